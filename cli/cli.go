@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/alecthomas/kong"
+)
+
+// CLI is the whole command line: the global flags and one field per command.
+type CLI struct {
+	Globals
+
+	Version kong.VersionFlag `help:"Show the version and exit."`
+
+	Add     AddCmd     `cmd:"" help:"Add an access key to the keychain."`
+	Remove  RemoveCmd  `cmd:"" aliases:"rm" help:"Remove an access key and its cached sessions from the keychain."`
+	List    ListCmd    `cmd:"" aliases:"ls" help:"List profiles, stored access keys and cached sessions."`
+	Explain ExplainCmd `cmd:"" help:"Show the chain of STS calls a profile needs, without calling AWS or reading secrets."`
+	Exec    ExecCmd    `cmd:"" help:"Run a command with a profile's AWS credentials in its environment."`
+	Export  ExportCmd  `cmd:"" help:"Print a profile's AWS credentials (env, export-env, json for credential_process, ini)."`
+	Clear   ClearCmd   `cmd:"" help:"Remove cached sessions from the keychain."`
+	Login   LoginCmd   `cmd:"" help:"Open the AWS console signed in with a profile's credentials."`
+	Rotate  RotateCmd  `cmd:"" help:"Rotate a profile's access key: create a new one, store it, delete the old one."`
+	Proxy   ProxyCmd   `cmd:"" help:"Forward the EC2 metadata address to exec --ec2-server (run with sudo)."`
+}
+
+// Streams are the process's standard streams; tests pass their own.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// DefaultStreams returns the process's real stdin, stdout and stderr.
+func DefaultStreams() Streams {
+	return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+}
+
+// Exit codes, documented in docs/exit-codes.md.
+const (
+	ExitOK    = 0
+	ExitError = 1 // the command failed; the message says why
+	ExitUsage = 2 // the command line itself is wrong
+)
+
+// ExitCodeError carries an exit status that is not an error message, such as a
+// child process's status passed through by exec.
+type ExitCodeError struct{ Code int }
+
+func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// Main parses args, runs the chosen command and returns the process exit code.
+func Main(args []string, version string, s Streams) int {
+	var c CLI
+	c.Globals.streams = s
+	exitCode := -1
+	parser, err := kong.New(&c,
+		kong.Name("rolevault"),
+		kong.Description("Keep AWS access keys in your keychain and use short-lived, MFA-backed role credentials.\n\nrolevault reads profiles from ~/.aws/config (or $AWS_CONFIG_FILE). Start with 'rolevault add <profile>' and 'rolevault explain <profile>'."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": "rolevault " + version},
+		kong.Writers(s.Out, s.Err),
+		kong.Exit(func(code int) { exitCode = code; panic(exitSignal{}) }),
+		kong.Bind(&c.Globals),
+	)
+	if err != nil {
+		fmt.Fprintf(s.Err, "rolevault: internal error building the command line: %v\n", err)
+		return ExitError
+	}
+	ctx, code, done := parse(parser, args, &exitCode)
+	if done {
+		return code
+	}
+	if err := ctx.Run(&c.Globals); err != nil {
+		return c.Globals.report(err)
+	}
+	return ExitOK
+}
+
+type exitSignal struct{}
+
+// parse runs kong's parser, turning its --help/--version exits and parse errors
+// into exit codes instead of os.Exit calls.
+func parse(p *kong.Kong, args []string, exitCode *int) (ctx *kong.Context, code int, done bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(exitSignal); !ok {
+				panic(r)
+			}
+			ctx, code, done = nil, *exitCode, true
+		}
+	}()
+	ctx, err := p.Parse(args)
+	if err != nil {
+		var pe *kong.ParseError
+		msg := err.Error()
+		if errors.As(err, &pe) {
+			msg = pe.Error()
+		}
+		fmt.Fprintf(p.Stderr, "rolevault: %s\nRun 'rolevault --help' for usage.\n", msg)
+		return nil, ExitUsage, true
+	}
+	return ctx, 0, false
+}
+
+// report prints a command's error as "rolevault: <what>" plus, when the error
+// carries one, a second line saying what to do, and returns the exit code.
+func (g *Globals) report(err error) int {
+	var ec *ExitCodeError
+	if errors.As(err, &ec) {
+		return ec.Code
+	}
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(g.streams.Err, "rolevault: %s\n", msg)
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && h.Hint() != "" {
+		fmt.Fprintf(g.streams.Err, "  %s\n", h.Hint())
+	}
+	return ExitError
+}

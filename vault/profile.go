@@ -1,0 +1,67 @@
+package vault
+
+import "time"
+
+// Profile is one profile of the AWS config after everything that feeds it has
+// been applied: flags, environment, the profile's own keys, its include_profile
+// chain and [default]. Source is the profile its source_profile names, resolved
+// the same way; it is nil when this profile is where the chain starts.
+type Profile struct {
+	Name string
+	File string // the config file the profile was read from, for error messages
+
+	Region               string
+	EndpointURL          string
+	STSRegionalEndpoints string // "regional" or "legacy"
+
+	MFASerial  string
+	MFAProcess string
+
+	RoleARN               string
+	RoleSessionName       string
+	ExternalID            string
+	SourceIdentity        string
+	SessionTags           map[string]string
+	TransitiveSessionTags []string
+
+	// Durations; zero means "use the default for that call" (see plan.go).
+	AssumeRoleDuration          time.Duration // duration_seconds, AWS_ASSUME_ROLE_TTL, --duration
+	SessionTokenDuration        time.Duration // AWS_SESSION_TOKEN_TTL, --duration
+	ChainedSessionTokenDuration time.Duration // AWS_CHAINED_SESSION_TOKEN_TTL
+	FederationTokenDuration     time.Duration // AWS_FEDERATION_TOKEN_TTL
+	MinTTL                      time.Duration // AWS_MIN_TTL; zero means DefaultMinTTL
+
+	CredentialSource        string // "Environment" is the only one supported
+	CredentialProcess       string
+	WebIdentityTokenFile    string
+	WebIdentityTokenProcess string
+	SSO                     *SSOSettings
+
+	// FileKeys is set when ~/.aws/credentials holds keys for this profile.
+	FileKeys *FileKeys
+
+	SourceProfileName string
+	Source            *Profile
+}
+
+// SSOSettings are the IAM Identity Center keys of a profile, merged from its
+// [sso-session] section when it names one.
+type SSOSettings struct {
+	Session            string
+	StartURL           string
+	Region             string
+	AccountID          string
+	RoleName           string
+	RegistrationScopes string
+}
+
+// FileKeys are keys read from the shared credentials file.
+type FileKeys struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+}
+
+// DefaultMinTTL is how much lifetime a cached session must have left to be
+// reused: botocore's advisory refresh window, so SDKs never refresh in a loop.
+const DefaultMinTTL = 15 * time.Minute
