@@ -1,0 +1,399 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+)
+
+// LongTermKeys reads the long-term access keys stored for a profile.
+type LongTermKeys interface {
+	Get(profile string) (aws.Credentials, error)
+}
+
+// MFARequest asks for one MFA code. Attempt counts from 1; after STS rejects
+// a code the provider asks again with Attempt+1 and Rejected set.
+type MFARequest struct {
+	Serial   string
+	Process  string // the profile's mfa_process, if any
+	Attempt  int
+	Rejected error
+}
+
+// MFAPrompt returns an MFA code. vault knows prompts only as this function;
+// the cli package builds it from the prompt package.
+type MFAPrompt func(ctx context.Context, req MFARequest) (string, error)
+
+// ErrNoRetry is returned by an MFAPrompt that cannot ask again after a
+// rejected code (a fixed --mfa-token, an mfa_process, a hardware key), so the
+// provider reports STS's rejection instead.
+var ErrNoRetry = errors.New("MFA source cannot be asked again")
+
+// maxMFAAttempts is how often a person at a terminal may type a code.
+const maxMFAAttempts = 3
+
+// Provider turns a Plan into credentials: it serves the newest usable session
+// from the cache and runs only the steps after it, each under its cache key's
+// cross-process lock, so concurrent callers share one MFA prompt and one STS
+// call per session.
+type Provider struct {
+	Keys       LongTermKeys
+	Cache      *SessionCache
+	Locks      *Locks
+	MFA        MFAPrompt
+	HTTPClient aws.HTTPClient
+	Now        func() time.Time
+	LookupEnv  func(string) (string, bool)
+	Debugf     func(format string, args ...any)
+}
+
+func (p *Provider) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Provider) debugf(format string, args ...any) {
+	if p.Debugf != nil {
+		p.Debugf(format, args...)
+	}
+}
+
+func (p *Provider) lookupEnv(k string) (string, bool) {
+	if p.LookupEnv != nil {
+		return p.LookupEnv(k)
+	}
+	return os.LookupEnv(k)
+}
+
+func minTTL(plan *Plan) time.Duration {
+	if plan.MinTTL > 0 {
+		return plan.MinTTL
+	}
+	return DefaultMinTTL
+}
+
+// Retrieve returns the credentials at the end of plan.
+func (p *Provider) Retrieve(ctx context.Context, plan *Plan) (aws.Credentials, error) {
+	if len(plan.Steps) == 0 {
+		return aws.Credentials{}, fmt.Errorf("profile %q: empty plan", plan.Profile.Name)
+	}
+	creds, err := p.retrieve(ctx, plan)
+	var stale *staleSessionError
+	if errors.As(err, &stale) {
+		// AWS refused a session we believed valid (revoked, or clocks
+		// disagree): forget it and rebuild the chain once.
+		p.debugf("STS refused cached session %s (%v); fetching a new one", stale.key, stale.err)
+		_ = p.Cache.Remove(stale.key)
+		creds, err = p.retrieve(ctx, plan)
+	}
+	return creds, err
+}
+
+type staleSessionError struct {
+	key string
+	err error
+}
+
+func (e *staleSessionError) Error() string { return e.err.Error() }
+func (e *staleSessionError) Unwrap() error { return e.err }
+
+func (p *Provider) retrieve(ctx context.Context, plan *Plan) (aws.Credentials, error) {
+	ttl := minTTL(plan)
+	now := p.now()
+
+	// Newest usable cached session first: a warm run is one keyring Get.
+	start := 0
+	var cur aws.Credentials
+	var curKey string
+	for i := len(plan.Steps) - 1; i >= 0; i-- {
+		key := plan.Steps[i].CacheKey
+		if key == "" || p.Cache == nil {
+			continue
+		}
+		s, err := p.Cache.Get(key)
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		if s.Usable(now, ttl) {
+			p.debugf("using cached %s session for %s (expires %s)", plan.Steps[i].Kind, plan.Steps[i].Profile, s.Expiration.Format(time.RFC3339))
+			cur, curKey, start = s.credentials(), key, i+1
+			break
+		}
+	}
+
+	for i := start; i < len(plan.Steps); i++ {
+		step := plan.Steps[i]
+		if i == 0 && step.CacheKey == "" {
+			var err error
+			cur, err = p.keySource(ctx, plan, step)
+			if err != nil {
+				return aws.Credentials{}, err
+			}
+			curKey = ""
+			continue
+		}
+		next, err := p.runCached(ctx, plan, step, cur, curKey)
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		cur, curKey = next, step.CacheKey
+	}
+	return cur, nil
+}
+
+// runCached runs one STS step under its cache key's lock. After taking the
+// lock it reads the cache again: whoever held the lock may have just fetched
+// this very session.
+func (p *Provider) runCached(ctx context.Context, plan *Plan, step Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	if step.CacheKey == "" || p.Cache == nil {
+		return p.call(ctx, plan, step, src, srcKey)
+	}
+	doing := fmt.Sprintf("calling %s for profile %s", step.Kind, step.Profile)
+	if step.MFASerial != "" {
+		doing = "asking for your MFA code for " + step.MFASerial
+	}
+	if p.Locks != nil {
+		release, err := p.Locks.Acquire(ctx, step.CacheKey, doing)
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		defer release()
+		if s, err := p.Cache.Get(step.CacheKey); err != nil {
+			return aws.Credentials{}, err
+		} else if s.Usable(p.now(), minTTL(plan)) {
+			p.debugf("another process fetched the %s session for %s; using it", step.Kind, step.Profile)
+			return s.credentials(), nil
+		}
+	}
+	creds, err := p.call(ctx, plan, step, src, srcKey)
+	if err != nil || !creds.CanExpire {
+		// Keys that never expire are not sessions; they stay where they came from.
+		return creds, err
+	}
+	err = p.Cache.Put(step.CacheKey, &Session{
+		Kind: step.Kind, Profile: step.Profile,
+		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
+		SessionToken: creds.SessionToken, Expiration: creds.Expires,
+	})
+	if err != nil {
+		// The credentials are good; failing to cache them only costs a
+		// later call, so say so and go on.
+		p.debugf("could not cache the %s session for %s: %v", step.Kind, step.Profile, err)
+	}
+	return creds, nil
+}
+
+func (s *Session) credentials() aws.Credentials {
+	return aws.Credentials{
+		AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken,
+		CanExpire: true, Expires: s.Expiration, Source: "rolevault cache",
+	}
+}
+
+// call performs one STS step with src's credentials.
+func (p *Provider) call(ctx context.Context, plan *Plan, step Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	switch step.Kind {
+	case StepGetSessionToken:
+		return p.getSessionToken(ctx, plan, step, src, srcKey)
+	case StepAssumeRole:
+		return p.assumeRole(ctx, plan, step, src, srcKey)
+	case StepGetFederationToken:
+		return p.getFederationToken(ctx, plan, step, src, srcKey)
+	case StepCredentialProcess, StepWebIdentity, StepSSO:
+		return p.keySource(ctx, plan, step)
+	}
+	return aws.Credentials{}, fmt.Errorf("profile %q: unknown step %q", step.Profile, step.Kind)
+}
+
+// withMFA runs fn with an MFA code for serial, asking again (up to
+// maxMFAAttempts) when STS rejects the code and the prompt can re-ask.
+func (p *Provider) withMFA(ctx context.Context, step Step, fn func(code string) error) error {
+	if p.MFA == nil {
+		return &ProviderError{Err: fmt.Errorf("profile %q needs an MFA code for %s and no way to ask for one is set up", step.Profile, step.MFASerial),
+			HintLine: "pass --mfa-token, set mfa_process in the profile, or run from a terminal"}
+	}
+	req := MFARequest{Serial: step.MFASerial, Process: step.MFAProcess, Attempt: 1}
+	for {
+		code, err := p.MFA(ctx, req)
+		if err != nil {
+			if errors.Is(err, ErrNoRetry) && req.Rejected != nil {
+				return req.Rejected
+			}
+			return err
+		}
+		err = fn(code)
+		if err == nil || !isMFARejection(err) || req.Attempt >= maxMFAAttempts {
+			return err
+		}
+		req.Attempt++
+		req.Rejected = err
+	}
+}
+
+func (p *Provider) getSessionToken(ctx context.Context, plan *Plan, step Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	in := &sts.GetSessionTokenInput{}
+	if step.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(step.Duration / time.Second))
+	}
+	var out *sts.GetSessionTokenOutput
+	do := func(code string) (err error) {
+		if step.MFASerial != "" {
+			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
+		}
+		out, err = p.stsClient(plan, &src).GetSessionToken(ctx, in)
+		return p.explainSTSError(ctx, plan, step, src, srcKey, err)
+	}
+	var err error
+	if step.MFASerial != "" {
+		err = p.withMFA(ctx, step, do)
+	} else {
+		err = do("")
+	}
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	p.debugf("GetSessionToken for %s: got %s, expires %s", step.Profile, mask(*out.Credentials.AccessKeyId), out.Credentials.Expiration.Format(time.RFC3339))
+	return fromSTS(out.Credentials, "GetSessionToken")
+}
+
+func (p *Provider) assumeRole(ctx context.Context, plan *Plan, step Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	in := &sts.AssumeRoleInput{
+		RoleArn:         aws.String(step.RoleARN),
+		RoleSessionName: aws.String(step.RoleSessionName),
+	}
+	if step.RoleSessionName == "" {
+		in.RoleSessionName = aws.String(DefaultRoleSessionName(p.now()))
+	}
+	if step.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(step.Duration / time.Second))
+	}
+	if step.ExternalID != "" {
+		in.ExternalId = aws.String(step.ExternalID)
+	}
+	if step.SourceIdentity != "" {
+		in.SourceIdentity = aws.String(step.SourceIdentity)
+	}
+	for k, v := range step.SessionTags {
+		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	in.TransitiveTagKeys = append(in.TransitiveTagKeys, step.TransitiveSessionTags...)
+
+	var out *sts.AssumeRoleOutput
+	do := func(code string) (err error) {
+		if step.MFASerial != "" {
+			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
+		}
+		out, err = p.stsClient(plan, &src).AssumeRole(ctx, in)
+		return p.explainSTSError(ctx, plan, step, src, srcKey, err)
+	}
+	var err error
+	if step.MFASerial != "" {
+		err = p.withMFA(ctx, step, do)
+	} else {
+		err = do("")
+	}
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	p.debugf("AssumeRole %s for %s: got %s as %s, expires %s", step.RoleARN, step.Profile, mask(*out.Credentials.AccessKeyId), aws.ToString(out.AssumedRoleUser.Arn), out.Credentials.Expiration.Format(time.RFC3339))
+	return fromSTS(out.Credentials, "AssumeRole")
+}
+
+func (p *Provider) getFederationToken(ctx context.Context, plan *Plan, step Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	client := p.stsClient(plan, &src)
+	name := step.RoleSessionName
+	if name == "" {
+		id, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return aws.Credentials{}, p.explainSTSError(ctx, plan, step, src, srcKey, err)
+		}
+		name = FederationName(aws.ToString(id.Arn))
+	}
+	in := &sts.GetFederationTokenInput{
+		Name: aws.String(name),
+		// Without a policy the federated user can do nothing; the console
+		// session is then limited by the IAM user's own policies.
+		Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`),
+	}
+	if step.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(step.Duration / time.Second))
+	}
+	out, err := client.GetFederationToken(ctx, in)
+	if err != nil {
+		return aws.Credentials{}, p.explainSTSError(ctx, plan, step, src, srcKey, err)
+	}
+	return fromSTS(out.Credentials, "GetFederationToken")
+}
+
+// FederationName derives GetFederationToken's Name from the caller's ARN: the
+// IAM user name, cut to the 32 characters STS allows.
+func FederationName(arn string) string {
+	name := arn
+	for i := len(arn) - 1; i >= 0; i-- {
+		if arn[i] == '/' || arn[i] == ':' {
+			name = arn[i+1:]
+			break
+		}
+	}
+	name = invalidSessionChars.ReplaceAllString(name, "-")
+	if len(name) > 32 {
+		name = name[:32]
+	}
+	if len(name) < 2 {
+		name = "rolevault"
+	}
+	return name
+}
+
+var invalidSessionChars = regexp.MustCompile(`[^\w+=,.@-]`)
+
+// DefaultRoleSessionName names role sessions when role_session_name is not
+// set: the local user name, so CloudTrail shows who assumed the role, and a
+// timestamp when that name cannot be used.
+func DefaultRoleSessionName(now time.Time) string {
+	if u, err := user.Current(); err == nil {
+		name := invalidSessionChars.ReplaceAllString(u.Username, "-")
+		if len(name) > 64 {
+			name = name[:64]
+		}
+		if len(name) >= 2 {
+			return name
+		}
+	}
+	return "rolevault-" + strconv.FormatInt(now.Unix(), 10)
+}
+
+func fromSTS(c *ststypes.Credentials, source string) (aws.Credentials, error) {
+	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil {
+		return aws.Credentials{}, fmt.Errorf("%s returned no credentials", source)
+	}
+	out := aws.Credentials{
+		AccessKeyID:     aws.ToString(c.AccessKeyId),
+		SecretAccessKey: aws.ToString(c.SecretAccessKey),
+		SessionToken:    aws.ToString(c.SessionToken),
+		Source:          source,
+	}
+	if c.Expiration != nil {
+		out.CanExpire, out.Expires = true, *c.Expiration
+	}
+	return out, nil
+}
+
+// mask shows enough of a key id to recognise it in --debug output.
+func mask(s string) string {
+	if len(s) <= 8 {
+		return "****"
+	}
+	return s[:4] + "****" + s[len(s)-4:]
+}

@@ -1,0 +1,99 @@
+package vault
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// DefaultRegion is used for STS when nothing sets a region, as the AWS CLI
+// does for its global STS endpoint.
+const DefaultRegion = "us-east-1"
+
+// NewHTTPClient builds the HTTP client for AWS calls. It is the SDK's
+// buildable client, not a plain *http.Client, because real users set
+// AWS_CA_BUNDLE and the SDK can only add a CA bundle to a buildable client.
+func NewHTTPClient(lookupEnv func(string) (string, bool)) (aws.HTTPClient, error) {
+	c := awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second }).
+		WithTimeout(60 * time.Second)
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	if path, ok := lookupEnv("AWS_CA_BUNDLE"); ok && path != "" {
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return nil, &ProviderError{Err: fmt.Errorf("reading AWS_CA_BUNDLE %s: %w", path, err),
+				HintLine: "point AWS_CA_BUNDLE at a readable PEM file, or unset it"}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &ProviderError{Err: fmt.Errorf("AWS_CA_BUNDLE %s holds no PEM certificates", path),
+				HintLine: "point AWS_CA_BUNDLE at a PEM file of CA certificates, or unset it"}
+		}
+		c = c.WithTransportOptions(func(tr *http.Transport) {
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			tr.TLSClientConfig.RootCAs = pool
+		})
+	}
+	return c, nil
+}
+
+// legacyGlobalRegions are the regions whose STS calls went to the global
+// endpoint when sts_regional_endpoints = legacy (botocore's list).
+var legacyGlobalRegions = map[string]bool{
+	"ap-northeast-1": true, "ap-south-1": true, "ap-southeast-1": true, "ap-southeast-2": true,
+	"aws-global": true, "ca-central-1": true, "eu-central-1": true, "eu-north-1": true,
+	"eu-west-1": true, "eu-west-2": true, "eu-west-3": true, "sa-east-1": true,
+	"us-east-1": true, "us-east-2": true, "us-west-1": true, "us-west-2": true,
+}
+
+// stsEndpoint returns the base endpoint override for a plan, or "" to let the
+// SDK resolve the regional endpoint.
+func stsEndpoint(plan *Plan, region string) string {
+	if plan.EndpointURL != "" {
+		return strings.TrimRight(plan.EndpointURL, "/")
+	}
+	if strings.EqualFold(plan.STSRegionalEndpoints, "legacy") && legacyGlobalRegions[region] {
+		return "https://sts.amazonaws.com"
+	}
+	return ""
+}
+
+func planRegion(plan *Plan) string {
+	if plan.Region != "" {
+		return plan.Region
+	}
+	return DefaultRegion
+}
+
+// stsClient returns an STS client that signs with creds (anonymous when creds
+// is nil, for AssumeRoleWithWebIdentity).
+func (p *Provider) stsClient(plan *Plan, creds *aws.Credentials) *sts.Client {
+	region := planRegion(plan)
+	o := sts.Options{
+		Region:     region,
+		HTTPClient: p.HTTPClient,
+	}
+	if creds != nil {
+		o.Credentials = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+	} else {
+		o.Credentials = aws.AnonymousCredentials{}
+	}
+	if ep := stsEndpoint(plan, region); ep != "" {
+		o.BaseEndpoint = aws.String(ep)
+	}
+	return sts.New(o)
+}

@@ -1,0 +1,162 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// ProviderError is a failure to get credentials, phrased for a person: Err is
+// the one-line "what is wrong", Hint the "what to do".
+type ProviderError struct {
+	Err      error
+	HintLine string
+}
+
+func (e *ProviderError) Error() string { return e.Err.Error() }
+func (e *ProviderError) Unwrap() error { return e.Err }
+
+// Hint is the second line the CLI prints under the error.
+func (e *ProviderError) Hint() string { return e.HintLine }
+
+// apiCode returns the AWS error code of err, or "".
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func apiMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return strings.TrimSpace(ae.ErrorMessage())
+	}
+	return err.Error()
+}
+
+// isMFARejection reports whether STS refused the MFA code itself, the one
+// failure worth asking a person again for.
+func isMFARejection(err error) bool {
+	var pe *ProviderError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return apiCode(err) == "AccessDenied" && strings.Contains(strings.ToLower(apiMessage(err)), "multifactorauthentication")
+}
+
+// explainSTSError rewrites an STS failure as one line naming what failed and
+// the AWS error code, with a hint saying what to do. Nil stays nil.
+func (p *Provider) explainSTSError(ctx context.Context, plan *Plan, step Step, src aws.Credentials, srcKey string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	code, msg := apiCode(err), apiMessage(err)
+	what := fmt.Sprintf("%s for profile %q", step.Kind, step.Profile)
+	if step.Kind == StepAssumeRole {
+		what = fmt.Sprintf("AssumeRole %s for profile %q", step.RoleARN, step.Profile)
+	}
+	if code == "" {
+		var ne net.Error
+		var oe *net.OpError
+		if errors.As(err, &oe) || errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host") {
+			ep := stsEndpoint(plan, planRegion(plan))
+			if ep == "" {
+				ep = "the STS endpoint for " + planRegion(plan)
+			}
+			return &ProviderError{Err: fmt.Errorf("%s: cannot reach %s: %v", what, ep, rootCause(err)),
+				HintLine: "check your network or proxy settings, and endpoint_url / AWS_ENDPOINT_URL if you set one"}
+		}
+		return &ProviderError{Err: fmt.Errorf("%s: %v", what, err), HintLine: "run with --debug for details"}
+	}
+
+	// A cached session used as the source was refused: let Retrieve drop it
+	// and start again from the keys.
+	if srcKey != "" && (code == "ExpiredToken" || code == "InvalidClientTokenId") {
+		return &staleSessionError{key: srcKey, err: err}
+	}
+
+	switch {
+	case isMFARejection(err):
+		return &ProviderError{Err: fmt.Errorf("%s: MFA code for %s was rejected (%s: %s)", what, step.MFASerial, code, msg),
+			HintLine: "use the current code from the device registered as " + step.MFASerial + "; AWS accepts each code only once, so wait for the next one if you just used it"}
+	case code == "ExpiredToken":
+		return &ProviderError{Err: fmt.Errorf("%s: the source credentials have expired (%s: %s)", what, code, msg),
+			HintLine: "run 'rolevault clear' and try again; if the keys come from credential_process or the credentials file, refresh them there"}
+	case code == "InvalidClientTokenId":
+		return &ProviderError{Err: fmt.Errorf("%s: AWS does not recognise access key %s (%s: %s)", what, mask(src.AccessKeyID), code, msg),
+			HintLine: fmt.Sprintf("the key may have been deleted or rotated elsewhere: store a current one with 'rolevault add %s'", sourceProfile(plan))}
+	case code == "SignatureDoesNotMatch":
+		if strings.Contains(msg, "expired") || strings.Contains(msg, "Signature not yet current") {
+			return &ProviderError{Err: fmt.Errorf("%s: the request's time is off from AWS's (%s: %s)", what, code, msg),
+				HintLine: "set this machine's clock (AWS allows 5 minutes of skew)"}
+		}
+		return &ProviderError{Err: fmt.Errorf("%s: the secret key does not match access key %s (%s)", what, mask(src.AccessKeyID), code),
+			HintLine: fmt.Sprintf("store the right secret with 'rolevault add %s'", sourceProfile(plan))}
+	case code == "AccessDenied" && step.Kind == StepAssumeRole:
+		caller := p.callerARN(ctx, plan, src)
+		mfaNote := ""
+		if step.MFASerial == "" && !planUsesMFA(plan) {
+			mfaNote = "; if the trust policy requires MFA (aws:MultiFactorAuthPresent), set mfa_serial in the profile"
+		}
+		return &ProviderError{Err: fmt.Errorf("%s: %s is not allowed to assume it (%s: %s)", what, caller, code, msg),
+			HintLine: fmt.Sprintf("two policies must allow it: the trust policy of %s must trust %s (or its account), and %s's IAM policy must allow sts:AssumeRole on %s%s",
+				step.RoleARN, caller, caller, step.RoleARN, mfaNote)}
+	case code == "AccessDenied" && step.Kind == StepGetSessionToken && strings.Contains(msg, "session credentials"):
+		return &ProviderError{Err: fmt.Errorf("%s: GetSessionToken needs long-term IAM user keys, but the source gives session credentials (%s)", what, code),
+			HintLine: "run with --no-session, or store the IAM user's long-term keys with 'rolevault add'"}
+	case code == "ValidationError" && strings.Contains(msg, "DurationSeconds"):
+		return &ProviderError{Err: fmt.Errorf("%s: duration %s refused (%s: %s)", what, step.Duration, code, msg),
+			HintLine: "ask for a shorter session with --duration or duration_seconds; role chaining allows at most 1h, and a role's MaxSessionDuration caps the rest"}
+	}
+	return &ProviderError{Err: fmt.Errorf("%s failed (%s: %s)", what, code, msg), HintLine: "run with --debug for details"}
+}
+
+// callerARN asks STS who the source credentials belong to, to name them in an
+// AccessDenied message. It is only called on that error path.
+func (p *Provider) callerARN(ctx context.Context, plan *Plan, src aws.Credentials) string {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := p.stsClient(plan, &src).GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
+	if err != nil || out.Arn == nil {
+		return "the credentials of profile " + sourceProfile(plan)
+	}
+	return *out.Arn
+}
+
+func planUsesMFA(plan *Plan) bool {
+	for _, s := range plan.Steps {
+		if s.MFASerial != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func sourceProfile(plan *Plan) string {
+	if len(plan.Steps) > 0 {
+		return plan.Steps[0].Profile
+	}
+	return plan.Profile.Name
+}
+
+func rootCause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
