@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// credentialVars are cleared from a child's environment before rolevault sets
+// its own, exactly as aws-vault v7 does, so a stale key or profile from the
+// parent can never shadow the credentials handed over.
+var credentialVars = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+	"AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE", "AWS_SDK_LOAD_CONFIG",
+}
+
+// childEnv describes what rolevault sets for a child, beyond the credentials.
+type childEnv struct {
+	Profile     string
+	Region      string
+	EndpointURL string
+}
+
+// vars returns the variables rolevault sets for creds, in a stable order.
+func (c childEnv) vars(creds aws.Credentials) [][2]string {
+	v := [][2]string{{"AWS_VAULT", c.Profile}}
+	if c.Region != "" {
+		v = append(v, [2]string{"AWS_REGION", c.Region}, [2]string{"AWS_DEFAULT_REGION", c.Region})
+	}
+	if c.EndpointURL != "" {
+		v = append(v, [2]string{"AWS_ENDPOINT_URL", c.EndpointURL})
+	}
+	v = append(v, [2]string{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, [2]string{"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey})
+	if creds.SessionToken != "" {
+		v = append(v, [2]string{"AWS_SESSION_TOKEN", creds.SessionToken})
+	}
+	if creds.CanExpire {
+		v = append(v, [2]string{"AWS_CREDENTIAL_EXPIRATION", iso8601(creds.Expires)})
+	}
+	return v
+}
+
+func iso8601(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// buildEnviron returns parent with the credential variables removed and set
+// added (set entries win over parent ones of the same name).
+func buildEnviron(parent []string, set [][2]string, unset []string) []string {
+	drop := map[string]bool{}
+	for _, k := range unset {
+		drop[k] = true
+	}
+	for _, kv := range set {
+		drop[kv[0]] = true
+	}
+	out := make([]string, 0, len(parent)+len(set))
+	for _, e := range parent {
+		k, _, _ := strings.Cut(e, "=")
+		if !drop[k] {
+			out = append(out, e)
+		}
+	}
+	for _, kv := range set {
+		out = append(out, kv[0]+"="+kv[1])
+	}
+	return out
+}
+
+// Export formats. export-json is aws-vault v7's name for json.
+var exportFormats = []string{"env", "export-env", "json", "export-json", "ini"}
+
+// processDocument is credential_process's Version 1 output.
+type processDocument struct {
+	Version         int
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string
+	SessionToken    string `json:",omitempty"`
+	Expiration      string `json:",omitempty"`
+}
+
+// writeExport renders creds in format. The whole document is built before
+// anything is written, so a failure never leaves half an answer on stdout.
+func writeExport(w io.Writer, format string, env childEnv, creds aws.Credentials) error {
+	var b strings.Builder
+	switch format {
+	case "json", "export-json":
+		doc := processDocument{Version: 1, AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}
+		if creds.CanExpire {
+			doc.Expiration = iso8601(creds.Expires)
+		}
+		out, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		b.Write(out)
+		b.WriteByte('\n')
+	case "env", "export-env":
+		prefix := ""
+		if format == "export-env" {
+			prefix = "export "
+		}
+		for _, kv := range env.vars(creds) {
+			if kv[0] == "AWS_VAULT" {
+				continue // describes an exec'd shell, not exported credentials
+			}
+			fmt.Fprintf(&b, "%s%s=%s\n", prefix, kv[0], shellQuote(kv[1]))
+		}
+	case "ini":
+		fmt.Fprintf(&b, "[%s]\n", env.Profile)
+		fmt.Fprintf(&b, "aws_access_key_id = %s\naws_secret_access_key = %s\n", creds.AccessKeyID, creds.SecretAccessKey)
+		if creds.SessionToken != "" {
+			fmt.Fprintf(&b, "aws_session_token = %s\n", creds.SessionToken)
+		}
+		if creds.CanExpire {
+			fmt.Fprintf(&b, "aws_credential_expiration = %s\n", iso8601(creds.Expires))
+		}
+		if env.Region != "" {
+			fmt.Fprintf(&b, "region = %s\n", env.Region)
+		}
+	default:
+		return fmt.Errorf("unknown export format %q; use one of %s", format, strings.Join(exportFormats, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// shellQuote quotes a value for POSIX shells only when it needs it; keys and
+// tokens are base64-ish and normally need none.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+/=_-.:,@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// sortedKeys is used for stable output of maps.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
