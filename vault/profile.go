@@ -42,6 +42,18 @@ type Profile struct {
 
 	SourceProfileName string
 	Source            *Profile
+
+	// Origins says where each setting came from, keyed by config key
+	// (region, role_arn, duration_seconds for AssumeRoleDuration, …) or by
+	// an Origin* constant for settings that are not config keys: a file
+	// path, `include_profile "base" in <file>`, `[default] in <file>`, an
+	// environment variable or a flag. explain and --debug print it.
+	Origins map[string]string
+
+	// Warnings are problems that do not stop the profile from working (keys
+	// in plain text, deprecated keys), for the CLI to print on stderr. The
+	// target profile carries those of its whole source chain.
+	Warnings []string
 }
 
 // SSOSettings are the IAM Identity Center keys of a profile, merged from its
