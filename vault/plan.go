@@ -65,6 +65,10 @@ type Plan struct {
 	EndpointURL          string
 	STSRegionalEndpoints string
 	MinTTL               time.Duration
+
+	// Notes explain choices that left a step out (why no GetSessionToken),
+	// for explain and --debug.
+	Notes []string
 }
 
 // PlanOptions are the per-invocation choices that change a plan.
