@@ -265,12 +265,12 @@ func TestNewPlan(t *testing.T) {
 		},
 		{
 			name: "AWS_ROLE_ARN on a profile with keys: the role from its own keys, MFA on the call", profile: "login",
-			env: map[string]string{"AWS_ROLE_ARN": "arn:aws:iam::211047650761:role/envrole"},
+			env:  map[string]string{"AWS_ROLE_ARN": "arn:aws:iam::211047650761:role/envrole"},
 			want: []string{"stored-keys login", "AssumeRole login role=envrole mfa=alice 1h (default for AssumeRole)"},
 		},
 		{
 			name: "AWS_MFA_SERIAL applies to the target only", profile: "robot-dev",
-			env: map[string]string{"AWS_MFA_SERIAL": "arn:aws:iam::026445672617:mfa/carol"},
+			env:  map[string]string{"AWS_MFA_SERIAL": "arn:aws:iam::026445672617:mfa/carol"},
 			want: []string{"stored-keys robot", "AssumeRole robot-dev role=robot mfa=carol 1h (default for AssumeRole)"},
 		},
 	}
@@ -354,8 +354,8 @@ func TestNewPlanRoleCacheKeys(t *testing.T) {
 	}
 	for name, other := range map[string]string{
 		"no-session (different source)": key("prod", PlanOptions{NoSession: true}),
-		"other duration":                 key("prod", PlanOptions{Duration: 30 * time.Minute}),
-		"other profile, same source":     key("dev", PlanOptions{}),
+		"other duration":                key("prod", PlanOptions{Duration: 30 * time.Minute}),
+		"other profile, same source":    key("dev", PlanOptions{}),
 	} {
 		if other == base {
 			t.Errorf("%s: same cache key %s", name, base)
