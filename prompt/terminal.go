@@ -1,0 +1,305 @@
+package prompt
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+)
+
+// device is the terminal: one file on Unix (/dev/tty), two on Windows
+// (CONIN$ and CONOUT$).
+type device struct {
+	in, out *os.File
+}
+
+func (d *device) Close() error {
+	err := d.in.Close()
+	if d.out != d.in {
+		if cerr := d.out.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// ttyLock lets one prompt at a time use the terminal. There is one terminal
+// per process however many sources exist, and two prompts reading it at once
+// would each get half of what the person types.
+var ttyLock = make(chan struct{}, 1)
+
+func lockTTY(ctx context.Context) (unlock func(), err error) {
+	select {
+	case ttyLock <- struct{}{}:
+		return func() { <-ttyLock }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// maxInput bounds what a prompt accepts, so a stuck key or a pasted file
+// cannot grow memory without end.
+const maxInput = 4096
+
+// TerminalAvailable reports whether the terminal device can be opened: false
+// without a controlling terminal (a daemon, CI, a setsid'd child) or console.
+func TerminalAvailable() bool {
+	d, err := openDevice()
+	if err != nil {
+		return false
+	}
+	d.Close()
+	return true
+}
+
+// Terminal asks for codes on the terminal device, not on stdin and stdout,
+// so it works under credential_process where both are pipes. Input is
+// visible: an MFA code is useless a minute later, and seeing it avoids typos.
+func Terminal() Source { return terminalSource(openDevice) }
+
+func terminalSource(open func() (*device, error)) Source {
+	return interactive("terminal", func(ctx context.Context, mfaSerial, note string) (string, error) {
+		label := fmt.Sprintf("Enter MFA code for %s: ", mfaSerial)
+		if note != "" {
+			label = note + "\n" + label
+		}
+		return withTerminal(ctx, open, label, readVisible)
+	})
+}
+
+// ReadSecret asks on the terminal device for a secret (a keyring passphrase,
+// a secret access key) without echoing it. Ctrl-C returns ErrCanceled with
+// the terminal restored. The answer is not trimmed: spaces may belong to a
+// passphrase.
+func ReadSecret(label string) (string, error) {
+	return withTerminal(context.Background(), openDevice, label, readHidden)
+}
+
+// ReadLine asks on the terminal device for one visible line and returns it
+// with surrounding space trimmed.
+func ReadLine(label string) (string, error) {
+	s, err := withTerminal(context.Background(), openDevice, label, readVisible)
+	return strings.TrimSpace(s), err
+}
+
+// Confirm asks a yes/no question on the terminal device. Only "y" or "yes"
+// (any case) is yes: a stray Enter must not delete anything.
+func Confirm(label string) (bool, error) {
+	s, err := ReadLine(label + " [y/N] ")
+	if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(s) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+func withTerminal(ctx context.Context, open func() (*device, error), label string,
+	read func(context.Context, *device) (string, error)) (string, error) {
+	unlock, err := lockTTY(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	d, err := open()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNoTerminal, err)
+	}
+	defer d.Close()
+	if _, err := io.WriteString(d.out, label); err != nil {
+		return "", fmt.Errorf("write to terminal: %w", err)
+	}
+	return read(ctx, d)
+}
+
+// readVisible reads one line in the terminal's own line mode, so the person
+// gets the editing keys they are used to.
+func readVisible(ctx context.Context, d *device) (string, error) {
+	s, err := readCancelable(ctx, d.in, func() (string, error) {
+		var line []byte
+		next := byteReader(d.in)
+		for {
+			b, err := next()
+			if err == io.EOF && len(line) > 0 {
+				break
+			}
+			if err == io.EOF {
+				return "", fmt.Errorf("%w: end of input", ErrCanceled)
+			}
+			if err != nil {
+				return "", err
+			}
+			if b == '\n' {
+				break
+			}
+			if line = append(line, b); len(line) > maxInput {
+				return "", fmt.Errorf("input longer than %d bytes", maxInput)
+			}
+		}
+		return strings.TrimSuffix(string(line), "\r"), nil
+	})
+	if err != nil {
+		// Ctrl-D or a cancel leaves the cursor after the prompt; end the
+		// line so the next message does not run into it.
+		fmt.Fprintln(d.out)
+	}
+	return s, err
+}
+
+// readHidden reads a line with echo off. It puts the terminal in raw mode
+// rather than only turning echo off, so Ctrl-C arrives as a byte and the
+// terminal is restored before returning: a SIGINT would kill the process
+// with echo still off and leave the person's shell blind.
+func readHidden(ctx context.Context, d *device) (string, error) {
+	restore, err := makeRaw(d.in)
+	if err != nil {
+		return "", fmt.Errorf("hide input on terminal: %w", err)
+	}
+	defer restore()
+	s, err := readCancelable(ctx, d.in, func() (string, error) { return editHidden(byteReader(d.in)) })
+	// Raw mode turns off output processing, so "\n" alone would not return
+	// the cursor to the start of the line.
+	io.WriteString(d.out, "\r\n")
+	return s, err
+}
+
+// makeRaw switches f to raw mode through SyscallConn: f.Fd() would put the
+// descriptor back in blocking mode and make the read impossible to cancel.
+func makeRaw(f *os.File) (restore func(), err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var st *term.State
+	var rawErr error
+	if err := rc.Control(func(fd uintptr) { st, rawErr = term.MakeRaw(int(fd)) }); err != nil {
+		return nil, err
+	}
+	if rawErr != nil {
+		return nil, rawErr
+	}
+	return func() { _ = rc.Control(func(fd uintptr) { _ = term.Restore(int(fd), st) }) }, nil
+}
+
+// editHidden turns raw keystrokes into a line: Enter ends it, Backspace and
+// Ctrl-U edit it, Ctrl-C cancels, Ctrl-D on an empty line cancels, and escape
+// sequences (arrow keys) are dropped rather than becoming part of a secret.
+func editHidden(next func() (byte, error)) (string, error) {
+	var buf []byte
+	for {
+		b, err := next()
+		if err == io.EOF && len(buf) > 0 {
+			return string(buf), nil
+		}
+		if err == io.EOF {
+			return "", fmt.Errorf("%w: end of input", ErrCanceled)
+		}
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case b == '\r' || b == '\n':
+			return string(buf), nil
+		case b == 0x03: // Ctrl-C
+			return "", fmt.Errorf("%w: interrupted", ErrCanceled)
+		case b == 0x04: // Ctrl-D
+			if len(buf) == 0 {
+				return "", fmt.Errorf("%w: end of input", ErrCanceled)
+			}
+		case b == 0x7f || b == 0x08: // Backspace (Unix, Windows)
+			if len(buf) > 0 {
+				_, size := utf8.DecodeLastRune(buf)
+				buf = buf[:len(buf)-size]
+			}
+		case b == 0x15: // Ctrl-U
+			buf = buf[:0]
+		case b == 0x1b:
+			if err := skipEscape(next); err != nil && err != io.EOF {
+				return "", err
+			}
+		case b < 0x20:
+			// Other control keys mean nothing in a secret.
+		default:
+			if buf = append(buf, b); len(buf) > maxInput {
+				return "", fmt.Errorf("input longer than %d bytes", maxInput)
+			}
+		}
+	}
+}
+
+// skipEscape consumes the rest of an escape sequence: CSI and SS3 sequences
+// ("ESC [ … final", "ESC O x") end with a byte in 0x40–0x7e; any other byte
+// after ESC is an Alt-chord and is dropped with it.
+func skipEscape(next func() (byte, error)) error {
+	b, err := next()
+	if err != nil {
+		return err
+	}
+	switch b {
+	case '[':
+		for {
+			b, err := next()
+			if err != nil {
+				return err
+			}
+			if b >= 0x40 && b <= 0x7e {
+				return nil
+			}
+		}
+	case 'O':
+		_, err := next()
+		return err
+	}
+	return nil
+}
+
+func byteReader(r io.Reader) func() (byte, error) {
+	var b [1]byte
+	return func() (byte, error) {
+		for {
+			// One byte at a time: the terminal hands out what was typed, and
+			// anything read past the line would be lost to the next prompt.
+			n, err := r.Read(b[:])
+			if n == 1 {
+				return b[0], nil
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+}
+
+// readCancelable runs read and returns early when ctx ends. Reading a
+// terminal blocks in the kernel; a past read deadline wakes it on Unix, where
+// the device is in the runtime poller. Where it is not (a Windows console)
+// the read is left behind and ends with the next line typed.
+func readCancelable(ctx context.Context, f *os.File, read func() (string, error)) (string, error) {
+	type result struct {
+		s   string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := read()
+		done <- result{s, err}
+	}()
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-ctx.Done():
+		_ = f.SetReadDeadline(time.Now())
+		select {
+		case <-done:
+		case <-time.After(200 * time.Millisecond):
+		}
+		return "", ctx.Err()
+	}
+}

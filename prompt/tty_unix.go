@@ -1,0 +1,16 @@
+//go:build !windows
+
+package prompt
+
+import "os"
+
+// openDevice opens the controlling terminal. /dev/tty is the terminal even
+// when stdin, stdout and stderr are pipes, as they are for a credential_process
+// run by botocore, so the prompt reaches the person and never the JSON reader.
+func openDevice() (*device, error) {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &device{in: f, out: f}, nil
+}
