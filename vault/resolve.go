@@ -614,7 +614,8 @@ func (r *resolver) buildFileKeys(p *Profile, vals map[string]rawValue) error {
 func (r *resolver) checkKeySources(p *Profile, vals map[string]rawValue) error {
 	// source_profile naming the profile itself means "my own keys", as in
 	// botocore (with keys in the file) and aws-vault (with stored keys).
-	if p.SourceProfileName == p.Name {
+	selfSource := p.SourceProfileName == p.Name
+	if selfSource {
 		p.SourceProfileName = ""
 		p.Origins[keySourceProfile] += " (itself: its own keys)"
 	}
@@ -632,9 +633,11 @@ func (r *resolver) checkKeySources(p *Profile, vals map[string]rawValue) error {
 		{keyAccessKeyID, p.FileKeys != nil},
 	}
 	var set []string
+	roleSource := selfSource // something other than file keys that a role_arn can be assumed from
 	for _, s := range sources {
 		if s.set {
 			set = append(set, s.key)
+			roleSource = roleSource || s.key != keyAccessKeyID
 		}
 	}
 	if len(set) > 1 {
@@ -660,7 +663,7 @@ func (r *resolver) checkKeySources(p *Profile, vals map[string]rawValue) error {
 	// were meant. A role that comes from AWS_ROLE_ARN or a flag is different:
 	// it is applied on top of whatever the profile already is, so its keys
 	// are the profile's own.
-	if p.RoleARN != "" && len(set) == 0 && vals[keyRoleARN].env == "" {
+	if p.RoleARN != "" && !roleSource && vals[keyRoleARN].env == "" {
 		advice := "add source_profile = PROFILE (the profile whose keys you stored with 'rolevault add'), or credential_source = Environment"
 		if p.FileKeys != nil || r.hasStoredKeys(p.Name) {
 			advice = fmt.Sprintf("this profile has its own keys: to assume the role with them, add source_profile = %s", p.Name)
