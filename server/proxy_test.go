@@ -1,0 +1,161 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startProxy runs the proxy on a loopback listener standing in for
+// 169.254.169.254:80 and returns its address.
+func startProxy(t *testing.T, target string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newProxy(netip.MustParseAddrPort(ln.Addr().String()), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveProxy(ctx, ln, h) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serveProxy: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+func TestProxyForwardsIMDSv2(t *testing.T) {
+	src := newFakeSource(nil, time.Hour)
+	ec2 := startEC2(t, src, EC2Options{})
+	proxy := startProxy(t, ec2.Addr())
+
+	req, _ := http.NewRequest("PUT", "http://"+proxy+"/latest/api/token", nil)
+	req.Header.Set(tokenTTLHeader, "60")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT token through the proxy: %d %s (the proxy must not add X-Forwarded-For)", resp.StatusCode, tok)
+	}
+	code, body := get(t, "http://"+proxy+credsURL+DefaultRoleName, map[string]string{tokenHeader: string(tok)})
+	if code != 200 || !strings.Contains(body, keyID(1)) {
+		t.Fatalf("credentials through the proxy: %d %s", code, body)
+	}
+}
+
+// A token request that already went through some other HTTP proxy is refused
+// at the server, through our proxy as without it.
+func TestProxyKeepsClientsForwardedFor(t *testing.T) {
+	ec2 := startEC2(t, newFakeSource(nil, time.Hour), EC2Options{Lazy: true})
+	proxy := startProxy(t, ec2.Addr())
+	req, _ := http.NewRequest("PUT", "http://"+proxy+"/latest/api/token", nil)
+	req.Header.Set(tokenTTLHeader, "60")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("forwarded token request: %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestProxyRefusals(t *testing.T) {
+	src := newFakeSource(nil, time.Hour)
+	ec2 := startEC2(t, src, EC2Options{})
+	// As in production: listening on the metadata address. The handler is
+	// driven directly, so nothing binds 169.254.169.254.
+	p, err := newProxy(netip.MustParseAddrPort(MetadataAddr), ec2.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := credsURL + DefaultRoleName
+	for _, tt := range []struct {
+		name string
+		host string
+		hdr  map[string]string
+		want int
+	}{
+		{"local client", MetadataIP, nil, 200},
+		{"local client, port in Host", MetadataAddr, nil, 200},
+		{"client whose source is the metadata address", MetadataIP, map[string]string{"RemoteAddr": "169.254.169.254:40000"}, 200},
+		{"rebinding host", "evil.example", nil, 403},
+		{"loopback host", "127.0.0.1", nil, 403},
+		{"server's own address", ec2.Addr(), nil, 403},
+		{"LAN peer", MetadataIP, map[string]string{"RemoteAddr": "192.168.1.20:5555"}, 403},
+		{"container behind NAT", MetadataIP, map[string]string{"RemoteAddr": "172.17.0.2:5555"}, 403},
+		{"other link-local peer", MetadataIP, map[string]string{"RemoteAddr": "169.254.10.10:5555"}, 403},
+		{"browser", MetadataIP, map[string]string{"Origin": "http://evil.example"}, 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := serve(p, request("GET", creds, tt.host, tt.hdr))
+			if w.Code != tt.want {
+				t.Fatalf("status %d, want %d: %s", w.Code, tt.want, w.Body)
+			}
+			if tt.want != 200 && strings.Contains(w.Body.String(), "ASIAFAKE") {
+				t.Fatalf("refusal leaks credentials: %s", w.Body)
+			}
+		})
+	}
+}
+
+func TestProxyWithoutServerSaysSo(t *testing.T) {
+	// Reserve a port and free it, so nothing listens there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := ln.Addr().String()
+	ln.Close()
+	proxy := startProxy(t, target)
+	code, body := get(t, "http://"+proxy+credsURL, nil)
+	if code != http.StatusBadGateway || !strings.Contains(body, "exec --ec2-server") {
+		t.Fatalf("%d %s", code, body)
+	}
+}
+
+func TestRunProxyAddresses(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct{ listen, target string }{
+		{"0.0.0.0:80", EC2ProxyTarget},
+		{"192.0.2.1:80", EC2ProxyTarget},
+		{":80", EC2ProxyTarget},
+		{"localhost:80", EC2ProxyTarget},
+		{"127.0.0.1:0", "192.0.2.1:9099"},
+		{"127.0.0.1:0", "example.com:9099"},
+	} {
+		if err := RunProxy(ctx, tt.listen, tt.target); err == nil {
+			t.Errorf("RunProxy(%q, %q) ran", tt.listen, tt.target)
+		}
+	}
+
+	// A good one runs until its context ends, then returns nil.
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- RunProxy(ctx, "127.0.0.1:0", EC2ProxyTarget) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RunProxy after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunProxy did not return after its context was cancelled")
+	}
+}
