@@ -85,6 +85,11 @@ func runProgram(ctx context.Context, cmd *exec.Cmd, show io.Writer) (programResu
 	// may still hold the pipes; without a delay Wait would wait for it.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// It exited 0; only something it left running (an agent it
+		// started) still holds the pipes. What it printed is complete.
+		err = nil
+	}
 	res := programResult{stdout: stdout.String(), stderr: tail.String(), onTerminal: onTerminal}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return res, ctxErr

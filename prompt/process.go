@@ -33,17 +33,18 @@ func processSource(command string, sys system) Source {
 // no other prompt talks over it. Without a terminal, stderr is shown on
 // sys.stderr and kept for the error message.
 func (s system) runAttached(ctx context.Context, cmd *exec.Cmd) (programResult, error) {
+	// A device of its own: handing a file to a child makes its descriptor
+	// blocking, which would break cancellation for any later prompt.
+	d, err := s.open()
+	if err != nil {
+		return runProgram(ctx, cmd, s.stderr)
+	}
+	defer d.Close()
 	unlock, err := lockTTY(ctx)
 	if err != nil {
 		return programResult{}, err
 	}
 	defer unlock()
-	// A device of its own: handing a file to a child makes its descriptor
-	// blocking, which would break cancellation for any later prompt.
-	if d, err := s.open(); err == nil {
-		defer d.Close()
-		cmd.Stdin, cmd.Stderr = d.in, d.out
-		return runProgram(ctx, cmd, nil)
-	}
-	return runProgram(ctx, cmd, s.stderr)
+	cmd.Stdin, cmd.Stderr = d.in, d.out
+	return runProgram(ctx, cmd, nil)
 }
