@@ -38,6 +38,7 @@ type Server struct {
 	faults    []*Fault
 	latency   map[string]time.Duration
 	hooks     map[string][]func(Call)
+	observers []func(Call)
 
 	clock       func() time.Time
 	sigClock    func() time.Time
@@ -366,8 +367,20 @@ func (s *Server) delay(ctx context.Context, action string) {
 
 func (s *Server) record(c Call) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.history = append(s.history, c)
+	obs := slices.Clone(s.observers)
+	s.mu.Unlock()
+	for _, o := range obs {
+		o(c)
+	}
+}
+
+// OnRequest registers fn to see every request once it is answered,
+// successful or not (the standalone command logs through it).
+func (s *Server) OnRequest(fn func(Call)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observers = append(s.observers, fn)
 }
 
 func (s *Server) countCall(action string) {
