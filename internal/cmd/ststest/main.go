@@ -3,6 +3,19 @@
 // STSTEST_URL=… (and STSTEST_CA=… with -tls) on stdout, then serves until
 // interrupted. With -totp it is instead a simulated authenticator: it
 // prints the current MFA code for a base32 secret, usable as mfa_process.
+//
+// The fixture (see demo.json, and ststest.Fixture for every field):
+//
+//	{"users": [{"account": "111111111111", "name": "alice",
+//	            "accessKeys": [{"accessKeyId": "AKIA…", "secretAccessKey": "…40 chars…"}],
+//	            "mfaDevices": [{"serial": "arn:aws:iam::111111111111:mfa/alice", "secret": "BASE32"}]}],
+//	 "roles": [{"arn": "arn:aws:iam::444444444444:role/administrator",
+//	            "trust": ["arn:aws:iam::111111111111:root"], "requireMFA": true,
+//	            "externalId": "", "maxSessionDurationSeconds": 3600, "webIdentityTokens": []}],
+//	 "maxSessionLifetimeSeconds": 0, "keyPropagationDelaySeconds": 0}
+//
+// A code is accepted once per device, as on AWS, so a demo that asks for
+// MFA twice within 30 seconds gets the second request refused.
 package main
 
 import (
