@@ -184,14 +184,14 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 	ps, ok := c.profiles[name]
 	if !ok {
 		if r.ov.HasStoredKeys != nil && r.ov.HasStoredKeys(name) {
-			ps = &profileSections{}
+			ps = &profileSections{config: sectionSource{file: &c.config}, credentials: sectionSource{file: &c.credentials}}
 			r.warn(fmt.Sprintf("profile %q has keys in the keychain but no section in %s; add one with 'rolevault add --add-config %s' so other tools see it", name, c.config.path, name))
 		} else {
 			return nil, "", r.notFound(name, ref)
 		}
 	}
 	file = c.config.path
-	if ps.config == nil && ps.credentials != nil {
+	if !ps.config.defined() && ps.credentials.defined() {
 		file = c.credentials.path
 	}
 	vals = make(map[string]rawValue, 8)
@@ -230,7 +230,10 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 		env(keySourceIdentity, "AWS_SOURCE_IDENTITY")
 	}
 
-	own := r.sectionValues(name, ps)
+	own, err := r.sectionValues(name, ps)
+	if err != nil {
+		return nil, "", err
+	}
 	r.addSections(vals, own, "", nil)
 
 	// include_profile (or its old name parent_profile) pulls in another
@@ -258,13 +261,19 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 			return nil, "", e
 		}
 		includeChain = append(includeChain, inc.val)
-		cur = r.sectionValues(inc.val, next)
+		if cur, err = r.sectionValues(inc.val, next); err != nil {
+			return nil, "", err
+		}
 		r.addSections(vals, cur, incKey, keysNotIncluded)
 	}
 
 	if name != defaultProfile {
 		if def, ok := c.profiles[defaultProfile]; ok {
-			r.addSections(vals, r.sectionValues(defaultProfile, def), "[default]", nil)
+			dv, err := r.sectionValues(defaultProfile, def)
+			if err != nil {
+				return nil, "", err
+			}
+			r.addSections(vals, dv, "[default]", nil)
 		}
 	}
 	return vals, file, nil
@@ -280,15 +289,14 @@ type sectionValues struct {
 	config      map[string]string
 }
 
-func (r *resolver) sectionValues(name string, ps *profileSections) sectionValues {
+func (r *resolver) sectionValues(name string, ps *profileSections) (sectionValues, error) {
 	sv := sectionValues{name: name}
-	if ps.credentials != nil {
-		sv.credentials = ps.credentials.KeysHash()
+	var err error
+	if sv.credentials, err = ps.credentials.values(); err != nil {
+		return sv, err
 	}
-	if ps.config != nil {
-		sv.config = ps.config.KeysHash()
-	}
-	return sv
+	sv.config, err = ps.config.values()
+	return sv, err
 }
 
 // get reads key from a profile's own sections, the credentials file first
@@ -538,7 +546,10 @@ func (r *resolver) buildSSO(p *Profile, vals map[string]rawValue) error {
 			}
 			return e
 		}
-		kv := sec.KeysHash()
+		kv, err := sec.values()
+		if err != nil {
+			return err
+		}
 		for _, f := range []struct {
 			key string
 			dst *string

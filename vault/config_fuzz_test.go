@@ -1,0 +1,122 @@
+package vault
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+)
+
+// FuzzLoadConfig feeds arbitrary config and credentials files to the loader
+// and checks what must hold for any input:
+//
+//   - loading never panics; it succeeds or returns a *ConfigError;
+//   - the indexed loader and a whole-file ini.v1 parse agree: same success,
+//     same profiles, same keys and values in every section;
+//   - Resolve of every listed profile returns a profile or a *ConfigError,
+//     and returns promptly (no cycle can make it loop);
+//   - a resolved profile plans into steps starting with a key source, or a
+//     *ConfigError.
+//
+// Seeds live in testdata/fuzz/FuzzLoadConfig: realistic layouts, cycles,
+// malformed lines, and every crasher found so far.
+func FuzzLoadConfig(f *testing.F) {
+	f.Add(seedConfig, seedCredentials)
+	env := mapEnv(map[string]string{"AWS_MFA_SERIAL": "arn:aws:iam::111111111111:mfa/fuzz"})
+	f.Fuzz(func(t *testing.T, config, credentials string) {
+		cfg := iniFile{path: "config", data: []byte(config)}
+		creds := iniFile{path: "credentials", data: []byte(credentials)}
+		c, err := newConfig(cfg, creds, env, false)
+		whole, wholeErr := newConfig(cfg, creds, env, true)
+		if (err == nil) != (wholeErr == nil) {
+			t.Fatalf("indexed load: %v; whole-file load: %v", err, wholeErr)
+		}
+		if err != nil {
+			assertConfigError(t, err, "LoadConfig")
+			return
+		}
+		if !slices.Equal(c.ProfileNames(), whole.ProfileNames()) {
+			t.Fatalf("profiles differ: indexed %q, whole %q", c.ProfileNames(), whole.ProfileNames())
+		}
+		for _, name := range c.ProfileNames() {
+			compareSections(t, name, c.profiles[name], whole.profiles[name])
+		}
+		for name, ss := range c.ssoSessions {
+			a, errA := ss.values()
+			b, errB := whole.ssoSessions[name].values()
+			if errA != nil || errB != nil || !maps.Equal(a, b) {
+				t.Fatalf("sso-session %q: indexed %v (%v), whole %v (%v)", name, a, errA, b, errB)
+			}
+		}
+
+		names := c.ProfileNames()
+		if len(names) > 64 {
+			names = names[:64] // bound the work per input; the mix still covers every shape
+		}
+		for _, name := range names {
+			done := make(chan struct{})
+			var p *Profile
+			var rerr error
+			go func() {
+				defer close(done)
+				p, rerr = c.Resolve(name, Overrides{})
+			}()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("Resolve(%q) did not return", name)
+			}
+			if rerr != nil {
+				assertConfigError(t, rerr, "Resolve("+name+")")
+				continue
+			}
+			if p == nil || p.Name != name {
+				t.Fatalf("Resolve(%q) = %+v", name, p)
+			}
+			for q, n := p, 0; q != nil; q, n = q.Source, n+1 {
+				if n > len(c.ProfileNames()) {
+					t.Fatalf("Resolve(%q): source chain longer than the config", name)
+				}
+			}
+			plan, perr := NewPlan(p, PlanOptions{})
+			if perr != nil {
+				assertConfigError(t, perr, "NewPlan("+name+")")
+				continue
+			}
+			switch plan.Steps[0].Kind {
+			case StepStoredKeys, StepCredentialsFile, StepEnvironment, StepCredentialProcess, StepWebIdentity, StepSSO:
+			default:
+				t.Fatalf("NewPlan(%q) starts with %s", name, plan.Steps[0].Kind)
+			}
+		}
+	})
+}
+
+func assertConfigError(t *testing.T, err error, what string) {
+	t.Helper()
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Kind == nil || !errors.Is(err, ce.Kind) {
+		t.Fatalf("%s: error %v (%T) is not a typed *ConfigError", what, err, err)
+	}
+	if ce.Hint() == "" {
+		t.Fatalf("%s: error %v has no hint", what, err)
+	}
+}
+
+func compareSections(t *testing.T, name string, a, b *profileSections) {
+	t.Helper()
+	for _, pair := range []struct {
+		what string
+		x, y *sectionSource
+	}{{"config", &a.config, &b.config}, {"credentials", &a.credentials, &b.credentials}} {
+		va, errA := pair.x.values()
+		vb, errB := pair.y.values()
+		if errA != nil || errB != nil {
+			t.Fatalf("profile %q %s: indexed err %v, whole err %v", name, pair.what, errA, errB)
+		}
+		if !maps.Equal(va, vb) {
+			t.Fatalf("profile %q %s sections differ:\nindexed %q\nwhole   %q", name, pair.what, va, vb)
+		}
+	}
+}
