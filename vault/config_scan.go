@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-		"unicode"
+	"unicode"
 )
 
 // header is one "[...]" line found by scanINI: the raw name between the
