@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -146,6 +147,15 @@ func (g *Globals) keyringConfig() (keyring.Config, error) {
 			hint: "Use user (the default: shared by all your processes), usersession, session, process or thread.",
 		}
 	}
+	// User-readable permissions only where possession is the problem: for the
+	// session, process and thread keyrings the process possesses its keys
+	// anyway, and keyring v1.2.2's permission path (create in the session
+	// keyring, link to the parent, unlink from the session keyring) orphans
+	// the named keyring when the parent is the session keyring itself.
+	var perm uint32
+	if scope == "user" || scope == "usersession" {
+		perm = keyctlPerm
+	}
 	return keyring.Config{
 		ServiceName:              vault.KeyringServiceName,
 		KeychainName:             g.Keychain,
@@ -160,7 +170,7 @@ func (g *Globals) keyringConfig() (keyring.Config, error) {
 		FileDir:                  fileDir,
 		FilePasswordFunc:         g.filePassphrase(fileDir),
 		KeyCtlScope:              scope,
-		KeyCtlPerm:               keyctlPerm,
+		KeyCtlPerm:               perm,
 	}, nil
 }
 
@@ -477,6 +487,10 @@ func dirHasItems(dir string) bool {
 	return false
 }
 
+// noObjectAtRoot is gnome-keyring's answer (quotes vary by locale) when a
+// create or unlock prompt was dismissed and go-libsecret used the empty path.
+var noObjectAtRoot = regexp.MustCompile(`Object does not exist at path .?/.?$`)
+
 // checkedKeyring turns the backends' raw failures into errors that say what to
 // do: a wrong file passphrase, a locked collection or keychain.
 type checkedKeyring struct {
@@ -533,11 +547,11 @@ func (k *checkedKeyring) explain(err error) error {
 		if strings.Contains(lower, "locked") {
 			return &hintedError{
 				msg:  fmt.Sprintf("the secret-service collection %q is locked: unlock it and run the command again", coll),
-				hint: fmt.Sprintf("Unlock %q in your desktop's Passwords and Keys app (seahorse), or log in to the desktop session; with no desktop, gnome-keyring-daemon --unlock reads the password from stdin.", coll),
+				hint: fmt.Sprintf("Unlock %q in your desktop's Passwords and Keys app (seahorse), or log in to your desktop session, which unlocks it.", coll),
 				err:  fmt.Errorf("%w: %v", ErrKeyringLocked, err),
 			}
 		}
-		if strings.Contains(msg, `Object does not exist at path "/"`) {
+		if noObjectAtRoot.MatchString(msg) {
 			// Creating or unlocking needed a password prompt, and the daemon
 			// could not show one (no display), so it answered with no object.
 			return &hintedError{
