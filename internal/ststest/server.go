@@ -470,7 +470,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		auth, e := s.authenticate(r, body, params)
 		if e != nil {
-			if auth != nil && auth.service == "iam" {
+			call.Service = guessService(r, params)
+			if auth != nil {
+				call.Service, call.AccessKeyID = auth.service, auth.accessKeyID
+			}
+			if call.Service == "iam" {
 				ns = iamNamespace
 			}
 			finish(e)

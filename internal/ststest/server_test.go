@@ -55,6 +55,12 @@ $`)
 	if got.status != 403 || !wantErrDoc.MatchString(got.body) {
 		t.Fatalf("status %d body:\n%s", got.status, got.body)
 	}
+	// A refused request is still attributed, so tests can tell which key a
+	// client tried.
+	h := w.s.History()
+	if last := h[len(h)-1]; last.Service != "iam" || last.AccessKeyID != w.alice.id || last.Code != "SignatureDoesNotMatch" {
+		t.Fatalf("history %+v", last)
+	}
 }
 
 func TestUnknownActionAndVersion(t *testing.T) {

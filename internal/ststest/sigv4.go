@@ -47,8 +47,9 @@ func (c *caller) isRoleSession() bool {
 }
 
 type authResult struct {
-	caller  *caller
-	service string
+	caller      *caller
+	service     string
+	accessKeyID string // as claimed by the request, known once the scope parses
 }
 
 type sigParts struct {
@@ -114,6 +115,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, params url.Values) (
 			p.credential)
 	}
 	akid, scopeDate, region, service, term := scope[0], scope[1], scope[2], scope[3], scope[4]
+	res.accessKeyID = akid
 	if service == "sts" || service == "iam" {
 		res.service = service
 	}
