@@ -102,7 +102,7 @@ func Confirm(label string) (bool, error) {
 }
 
 func withTerminal(ctx context.Context, open func() (*device, error), label string,
-	read func(context.Context, *device) (string, error)) (string, error) {
+	read func(ctx context.Context, d *device, label string) (string, error)) (string, error) {
 	unlock, err := lockTTY(ctx)
 	if err != nil {
 		return "", err
@@ -113,15 +113,22 @@ func withTerminal(ctx context.Context, open func() (*device, error), label strin
 		return "", fmt.Errorf("%w: %v", ErrNoTerminal, err)
 	}
 	defer d.Close()
+	return read(ctx, d, label)
+}
+
+func writeLabel(d *device, label string) error {
 	if _, err := io.WriteString(d.out, label); err != nil {
-		return "", fmt.Errorf("write to terminal: %w", err)
+		return fmt.Errorf("write to terminal: %w", err)
 	}
-	return read(ctx, d)
+	return nil
 }
 
 // readVisible reads one line in the terminal's own line mode, so the person
 // gets the editing keys they are used to.
-func readVisible(ctx context.Context, d *device) (string, error) {
+func readVisible(ctx context.Context, d *device, label string) (string, error) {
+	if err := writeLabel(d, label); err != nil {
+		return "", err
+	}
 	s, err := readCancelable(ctx, d.in, func() (string, error) {
 		var line []byte
 		next := byteReader(d.in)
@@ -156,16 +163,21 @@ func readVisible(ctx context.Context, d *device) (string, error) {
 // readHidden reads a line with echo off. It puts the terminal in raw mode
 // rather than only turning echo off, so Ctrl-C arrives as a byte and the
 // terminal is restored before returning: a SIGINT would kill the process
-// with echo still off and leave the person's shell blind.
-func readHidden(ctx context.Context, d *device) (string, error) {
+// with echo still off and leave the person's shell blind. Echo goes off
+// before the label is shown, so a person who starts typing the moment it
+// appears does not see the first characters echoed.
+func readHidden(ctx context.Context, d *device, label string) (string, error) {
 	restore, err := makeRaw(d.in)
 	if err != nil {
 		return "", fmt.Errorf("hide input on terminal: %w", err)
 	}
 	defer restore()
-	s, err := readCancelable(ctx, d.in, func() (string, error) { return editHidden(byteReader(d.in)) })
-	// Raw mode turns off output processing, so "\n" alone would not return
+	// Raw mode turns off output processing: "\n" alone would not return
 	// the cursor to the start of the line.
+	if err := writeLabel(d, strings.ReplaceAll(label, "\n", "\r\n")); err != nil {
+		return "", err
+	}
+	s, err := readCancelable(ctx, d.in, func() (string, error) { return editHidden(byteReader(d.in)) })
 	io.WriteString(d.out, "\r\n")
 	return s, err
 }
