@@ -188,6 +188,7 @@ func expandHome(p string) (string, error) {
 }
 
 func (g *Globals) openKeyring() (keyring.Keyring, keyring.BackendType, error) {
+	keyring.Debug = g.Debug // the library's own trace, on stderr
 	cfg, err := g.keyringConfig()
 	if err != nil {
 		return nil, "", err
