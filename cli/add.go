@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rolevault/rolevault/prompt"
 	"github.com/rolevault/rolevault/vault"
 )
 
@@ -130,20 +131,19 @@ func (c *AddCmd) readKey() (id, secret string, err error) {
 		}
 		return strings.TrimSpace(id), strings.TrimSpace(secret), nil
 	}
-	tty, err := openTerminal()
-	if err != nil {
-		if errors.Is(err, errNoTerminal) {
-			return "", "", &hintedError{msg: "there is no terminal to ask for the access key on",
+	noTTY := func(err error) error {
+		if errors.Is(err, prompt.ErrNoTerminal) {
+			return &hintedError{msg: "there is no terminal to ask for the access key on",
 				hint: "Run rolevault add from a terminal, or pass the key in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY with --env.", err: err}
 		}
-		return "", "", err
+		return err
 	}
-	defer tty.Close()
-	if id, err = tty.ReadLine("Enter Access Key ID: "); err != nil {
-		return "", "", err
+	// The terminal device, not stdin/stdout: they may be pipes a script reads.
+	if id, err = prompt.ReadLine("Enter Access Key ID: "); err != nil {
+		return "", "", noTTY(err)
 	}
-	if secret, err = tty.ReadSecret("Enter Secret Access Key: "); err != nil {
-		return "", "", err
+	if secret, err = prompt.ReadSecret("Enter Secret Access Key: "); err != nil {
+		return "", "", noTTY(err)
 	}
-	return id, secret, nil
+	return id, strings.TrimSpace(secret), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/mtibben/percent"
+	"github.com/rolevault/rolevault/prompt"
 	"github.com/rolevault/rolevault/vault"
 )
 
@@ -418,8 +419,9 @@ func privateKeyDir(dir string) error {
 }
 
 // filePassphrase asks for the file keyring's passphrase: from
-// AWS_VAULT_FILE_PASSPHRASE, else on the terminal device with echo off. The
-// library calls it once per opened keyring and keeps the answer.
+// AWS_VAULT_FILE_PASSPHRASE, else on the terminal device with echo off (not
+// trimmed: spaces may belong to it). The library calls it once per opened
+// keyring and keeps the answer.
 func (g *Globals) filePassphrase(dir string) keyring.PromptFunc {
 	return func(string) (string, error) {
 		if v, ok := lookupEnv("AWS_VAULT_FILE_PASSPHRASE"); ok {
@@ -431,35 +433,36 @@ func (g *Globals) filePassphrase(dir string) keyring.PromptFunc {
 			}
 			return v, nil
 		}
-		tty, err := openTerminal()
-		if err != nil {
-			return "", &hintedError{
-				msg:  fmt.Sprintf("the file keyring in %s needs its passphrase, and there is no terminal to ask on", dir),
-				hint: "Set AWS_VAULT_FILE_PASSPHRASE, or run rolevault from a terminal.",
-				err:  err,
+		noTTY := func(err error) error {
+			if errors.Is(err, prompt.ErrNoTerminal) {
+				return &hintedError{
+					msg:  fmt.Sprintf("the file keyring in %s needs its passphrase, and there is no terminal to ask on", dir),
+					hint: "Set AWS_VAULT_FILE_PASSPHRASE, or run rolevault from a terminal.",
+					err:  err,
+				}
 			}
+			return err
 		}
-		defer tty.Close()
 		if !dirHasItems(dir) {
-			pw, err := tty.ReadSecret(fmt.Sprintf("Choose a passphrase for the new file keyring in %s: ", dir))
+			pw, err := prompt.ReadSecret(fmt.Sprintf("Choose a passphrase for the new file keyring in %s: ", dir))
 			if err != nil {
-				return "", err
+				return "", noTTY(err)
 			}
 			if err := refuseEmptyPassphrase(pw); err != nil {
 				return "", err
 			}
-			again, err := tty.ReadSecret("Type it again: ")
+			again, err := prompt.ReadSecret("Type it again: ")
 			if err != nil {
-				return "", err
+				return "", noTTY(err)
 			}
 			if again != pw {
 				return "", &hintedError{msg: "the two passphrases differ; nothing was stored", hint: "Run the command again."}
 			}
 			return pw, nil
 		}
-		pw, err := tty.ReadSecret(fmt.Sprintf("Passphrase for the file keyring in %s: ", dir))
+		pw, err := prompt.ReadSecret(fmt.Sprintf("Passphrase for the file keyring in %s: ", dir))
 		if err != nil {
-			return "", err
+			return "", noTTY(err)
 		}
 		return pw, refuseEmptyPassphrase(pw)
 	}

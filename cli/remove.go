@@ -3,8 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/rolevault/rolevault/prompt"
 	"github.com/rolevault/rolevault/vault"
 )
 
@@ -46,7 +46,10 @@ func (c *RemoveCmd) Run(g *Globals) error {
 			hint: "'rolevault list --credentials' shows the profiles that have one.", err: vault.ErrKeyNotStored}
 	}
 	if !c.Force {
-		ok, err := confirm(fmt.Sprintf("Delete the access key of profile %q and its cached sessions? [y/N] ", c.Profile))
+		ok, err := prompt.Confirm(fmt.Sprintf("Delete the access key of profile %q and its cached sessions?", c.Profile))
+		if errors.Is(err, prompt.ErrNoTerminal) {
+			return &hintedError{msg: "there is no terminal to ask for confirmation on", hint: "Add --force (-f) to delete without asking.", err: err}
+		}
 		if err != nil {
 			return err
 		}
@@ -67,22 +70,4 @@ func (c *RemoveCmd) Run(g *Globals) error {
 		fmt.Fprintf(out, "Deleted %d cached session(s).\n", n)
 	}
 	return nil
-}
-
-// confirm asks a yes/no question on the terminal device; anything but y/yes is no.
-func confirm(question string) (bool, error) {
-	tty, err := openTerminal()
-	if err != nil {
-		if errors.Is(err, errNoTerminal) {
-			return false, &hintedError{msg: "there is no terminal to ask for confirmation on", hint: "Add --force (-f) to delete without asking.", err: err}
-		}
-		return false, err
-	}
-	defer tty.Close()
-	answer, err := tty.ReadLine(question)
-	if err != nil {
-		return false, err
-	}
-	a := strings.ToLower(answer)
-	return a == "y" || a == "yes", nil
 }
