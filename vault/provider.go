@@ -216,9 +216,14 @@ func (p *Provider) call(ctx context.Context, plan *Plan, step Step, src aws.Cred
 	return aws.Credentials{}, fmt.Errorf("profile %q: unknown step %q", step.Profile, step.Kind)
 }
 
-// withMFA runs fn with an MFA code for serial, asking again (up to
-// maxMFAAttempts) when STS rejects the code and the prompt can re-ask.
+// withMFA runs fn with an MFA code for the step's serial (or with no code when
+// the step needs none), asking again, up to maxMFAAttempts, when STS rejects
+// the code and the prompt can re-ask. fn returns STS's error unexplained so
+// a rejection can be recognised.
 func (p *Provider) withMFA(ctx context.Context, step Step, fn func(code string) error) error {
+	if step.MFASerial == "" {
+		return fn("")
+	}
 	if p.MFA == nil {
 		return &ProviderError{Err: fmt.Errorf("profile %q needs an MFA code for %s and no way to ask for one is set up", step.Profile, step.MFASerial),
 			HintLine: "pass --mfa-token, set mfa_process in the profile, or run from a terminal"}
@@ -247,21 +252,15 @@ func (p *Provider) getSessionToken(ctx context.Context, plan *Plan, step Step, s
 		in.DurationSeconds = aws.Int32(int32(step.Duration / time.Second))
 	}
 	var out *sts.GetSessionTokenOutput
-	do := func(code string) (err error) {
+	err := p.withMFA(ctx, step, func(code string) (err error) {
 		if step.MFASerial != "" {
 			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
 		}
 		out, err = p.stsClient(plan, &src).GetSessionToken(ctx, in)
-		return p.explainSTSError(ctx, plan, step, src, srcKey, err)
-	}
-	var err error
-	if step.MFASerial != "" {
-		err = p.withMFA(ctx, step, do)
-	} else {
-		err = do("")
-	}
+		return err
+	})
 	if err != nil {
-		return aws.Credentials{}, err
+		return aws.Credentials{}, p.explainSTSError(ctx, plan, step, src, srcKey, err)
 	}
 	p.debugf("GetSessionToken for %s: got %s, expires %s", step.Profile, mask(*out.Credentials.AccessKeyId), out.Credentials.Expiration.Format(time.RFC3339))
 	return fromSTS(out.Credentials, "GetSessionToken")
@@ -290,21 +289,15 @@ func (p *Provider) assumeRole(ctx context.Context, plan *Plan, step Step, src aw
 	in.TransitiveTagKeys = append(in.TransitiveTagKeys, step.TransitiveSessionTags...)
 
 	var out *sts.AssumeRoleOutput
-	do := func(code string) (err error) {
+	err := p.withMFA(ctx, step, func(code string) (err error) {
 		if step.MFASerial != "" {
 			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
 		}
 		out, err = p.stsClient(plan, &src).AssumeRole(ctx, in)
-		return p.explainSTSError(ctx, plan, step, src, srcKey, err)
-	}
-	var err error
-	if step.MFASerial != "" {
-		err = p.withMFA(ctx, step, do)
-	} else {
-		err = do("")
-	}
+		return err
+	})
 	if err != nil {
-		return aws.Credentials{}, err
+		return aws.Credentials{}, p.explainSTSError(ctx, plan, step, src, srcKey, err)
 	}
 	p.debugf("AssumeRole %s for %s: got %s as %s, expires %s", step.RoleARN, step.Profile, mask(*out.Credentials.AccessKeyId), aws.ToString(out.AssumedRoleUser.Arn), out.Credentials.Expiration.Format(time.RFC3339))
 	return fromSTS(out.Credentials, "AssumeRole")

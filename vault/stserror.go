@@ -46,10 +46,6 @@ func apiMessage(err error) string {
 // isMFARejection reports whether STS refused the MFA code itself, the one
 // failure worth asking a person again for.
 func isMFARejection(err error) bool {
-	var pe *ProviderError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
 	return apiCode(err) == "AccessDenied" && strings.Contains(strings.ToLower(apiMessage(err)), "multifactorauthentication")
 }
 
@@ -61,6 +57,10 @@ func (p *Provider) explainSTSError(ctx context.Context, plan *Plan, step Step, s
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	var already *ProviderError
+	if errors.As(err, &already) {
+		return err // a prompt's own error, already phrased for a person
 	}
 	code, msg := apiCode(err), apiMessage(err)
 	what := fmt.Sprintf("%s for profile %q", step.Kind, step.Profile)
