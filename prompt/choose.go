@@ -29,12 +29,14 @@ type Options struct {
 	// AWS_VAULT_YKMAN_VERSION) and give to the programs they run. Nil means
 	// the process environment.
 	Env []string
+	// Stderr shows what ykman and mfa_process say (a touch request, an
+	// error) when there is no terminal to show it on. Nil means os.Stderr.
+	Stderr io.Writer
 
-	// Test seams: the operating system whose drivers apply, the terminal
-	// device, and where program messages go when there is no terminal.
-	goos   string
-	open   func() (*device, error)
-	stderr io.Writer
+	// Test seams: the operating system whose drivers apply, and the
+	// terminal device.
+	goos string
+	open func() (*device, error)
 }
 
 // system is Options resolved: what the sources touch outside the process.
@@ -46,7 +48,7 @@ type system struct {
 }
 
 func (o Options) system() system {
-	s := system{env: o.Env, goos: o.goos, open: o.open, stderr: o.stderr}
+	s := system{env: o.Env, goos: o.goos, open: o.open, stderr: o.Stderr}
 	if s.env == nil {
 		s.env = os.Environ()
 	}

@@ -61,7 +61,7 @@ func (p *progs) runs() int {
 // options gives sources this PATH, no terminal, and a buffer for stderr.
 func (p *progs) options(extraEnv ...string) (Options, *bytes.Buffer) {
 	var stderr bytes.Buffer
-	return Options{Env: append(append([]string(nil), p.env...), extraEnv...), open: noTTY, stderr: &stderr}, &stderr
+	return Options{Env: append(append([]string(nil), p.env...), extraEnv...), open: noTTY, Stderr: &stderr}, &stderr
 }
 
 func (p *progs) driver(name string, o Options) Source {
