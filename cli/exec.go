@@ -1,9 +1,224 @@
 package cli
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
 
-// ExecCmd is a placeholder until the command lands.
-type ExecCmd struct{}
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rolevault/rolevault/server"
+	"github.com/rolevault/rolevault/vault"
+)
 
-// Run reports that the command is not built yet.
-func (c *ExecCmd) Run(g *Globals) error { return errors.New("exec: not implemented yet") }
+// ExecCmd runs a command with a profile's credentials.
+type ExecCmd struct {
+	sessionFlags
+
+	JSON      bool `short:"j" help:"Print the credentials as a credential_process JSON document instead of running a command (same as 'export --format=json')."`
+	ECSServer bool `name:"ecs-server" aliases:"server" short:"s" help:"Serve credentials to the command from a local ECS credential server, refreshed as they expire (for long-running jobs)."`
+	EC2Server bool `name:"ec2-server" help:"Serve credentials to the command from a local EC2 instance-metadata server (IMDSv2 and v1) on 127.0.0.1."`
+	Lazy      bool `help:"With a server, fetch credentials on the first request instead of before the command starts."`
+	Stdout    bool `help:"Accepted for aws-vault compatibility (print SSO links instead of opening a browser); rolevault does not open a browser here."`
+
+	Profile string   `arg:"" help:"Name of the profile (from ~/.aws/config)." predictor:"profile"`
+	Command []string `arg:"" optional:"" passthrough:"" help:"Command and its arguments, after '--'. Default: $SHELL."`
+}
+
+// Help is shown under 'rolevault exec --help'.
+func (c *ExecCmd) Help() string {
+	return `Examples:
+  rolevault exec prod -- aws sts get-caller-identity
+  rolevault exec dev                      # a shell with dev's credentials
+  rolevault exec prod --ecs-server -- terraform apply   # refreshed for long jobs`
+}
+
+// Run fetches the credentials and starts the command.
+func (c *ExecCmd) Run(g *Globals) error {
+	if v, ok := lookupEnv("AWS_VAULT"); ok && v != "" {
+		return &hintedError{
+			msg:  fmt.Sprintf("already in a session for profile %q (AWS_VAULT is set); nesting sessions mixes credentials", v),
+			hint: "Exit that shell first, or 'unset AWS_VAULT' to force.",
+		}
+	}
+	if c.ECSServer && c.EC2Server {
+		return &hintedError{msg: "--ecs-server and --ec2-server cannot be used together", hint: "Pick one: --ecs-server suits current SDKs; --ec2-server suits tools that only know instance metadata."}
+	}
+	if c.JSON && (c.ECSServer || c.EC2Server) {
+		return &hintedError{msg: "--json cannot be used with a credential server", hint: "Drop --json, or use 'rolevault export --format=json'."}
+	}
+	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, vault.PlanOptions{})
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptContext()
+	defer stop()
+
+	if c.JSON {
+		creds, err := setup.retrieve(ctx)
+		if err != nil {
+			return err
+		}
+		return writeExport(g.streams.Out, "json", childEnv{Profile: c.Profile}, creds)
+	}
+
+	command, args := c.command()
+	env := childEnv{Profile: c.Profile, Region: setup.region(), EndpointURL: setup.profile.EndpointURL}
+	if c.ECSServer || c.EC2Server {
+		return c.runWithServer(ctx, stop, g, setup, env, command, args)
+	}
+
+	creds, err := setup.retrieve(ctx)
+	if err != nil {
+		return err
+	}
+	stop()
+	environ := buildEnviron(os.Environ(), env.vars(creds), credentialVars)
+	return runChild(g, command, args, environ, true)
+}
+
+// command is what to run: the arguments, or the user's shell.
+func (c *ExecCmd) command() (string, []string) {
+	cmd := c.Command
+	if len(cmd) > 0 && cmd[0] == "--" {
+		cmd = cmd[1:] // kong's passthrough keeps the separator
+	}
+	if len(cmd) > 0 {
+		return cmd[0], cmd[1:]
+	}
+	if sh := os.Getenv("SHELL"); sh != "" {
+		return sh, nil
+	}
+	if runtime.GOOS == "windows" {
+		if cs := os.Getenv("COMSPEC"); cs != "" {
+			return cs, nil
+		}
+		return "cmd.exe", nil
+	}
+	return "/bin/sh", nil
+}
+
+// runWithServer starts a credential server and the command as a child that
+// reads from it; the server stops when the child exits.
+func (c *ExecCmd) runWithServer(ctx context.Context, stopSignals context.CancelFunc, g *Globals, setup *credentialSetup, env childEnv, command string, args []string) error {
+	credsFunc := func(ctx context.Context) (aws.Credentials, error) { return setup.retrieve(ctx) }
+	logf := func(format string, a ...any) { g.debugf("server: "+format, a...) }
+	minTTL := setup.plan.MinTTL
+	if minTTL == 0 {
+		minTTL = vault.DefaultMinTTL
+	}
+	srvCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var serverEnv []string
+	var closeServer func() error
+	if c.ECSServer {
+		s, err := server.StartECS(srvCtx, credsFunc, server.ECSOptions{Lazy: c.Lazy, MinTTL: minTTL, Logf: logf})
+		if err != nil {
+			return serverStartError(err)
+		}
+		serverEnv, closeServer = s.Env(), s.Close
+	} else {
+		s, err := server.StartEC2(srvCtx, credsFunc, server.EC2Options{Lazy: c.Lazy, MinTTL: minTTL, Region: env.Region, Logf: logf})
+		if err != nil {
+			return serverStartError(err)
+		}
+		serverEnv, closeServer = s.Env(), s.Close
+	}
+	defer closeServer()
+	g.warnIfRefreshNeedsTerminal(setup)
+	stopSignals()
+
+	// The child gets the server's address instead of keys: no key variables.
+	set := [][2]string{{"AWS_VAULT", env.Profile}}
+	if env.Region != "" {
+		set = append(set, [2]string{"AWS_REGION", env.Region}, [2]string{"AWS_DEFAULT_REGION", env.Region})
+	}
+	if env.EndpointURL != "" {
+		set = append(set, [2]string{"AWS_ENDPOINT_URL", env.EndpointURL})
+	}
+	for _, kv := range serverEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		set = append(set, [2]string{k, v})
+	}
+	environ := buildEnviron(os.Environ(), set, credentialVars)
+	return runChild(g, command, args, environ, false)
+}
+
+func serverStartError(err error) error {
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return err
+	}
+	return fmt.Errorf("starting the credential server: %w", err)
+}
+
+// warnIfRefreshNeedsTerminal says, at start, how long a server can run before
+// it needs a new MFA code, when the only way to ask would be the terminal the
+// child is using.
+func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
+	var mfaStep *vault.Step
+	for i := range setup.plan.Steps {
+		if setup.plan.Steps[i].MFASerial != "" {
+			mfaStep = &setup.plan.Steps[i]
+		}
+	}
+	if mfaStep == nil || mfaStep.MFAProcess != "" || g.Prompt != "" && g.Prompt != "terminal" {
+		return
+	}
+	d := mfaStep.Duration
+	if d == 0 {
+		d = time.Hour
+	}
+	fmt.Fprintf(g.streams.Err, "rolevault: the server can refresh credentials for about %s without a new MFA code; for longer jobs set mfa_process in the profile or --prompt=zenity|kdialog|osascript|ykman, or raise --duration\n", d.Round(time.Minute))
+}
+
+// runChild runs command with environ. With replace on Unix, rolevault execs
+// it in place (exit codes and signals are then the child's own). Otherwise it
+// starts a child, forwards signals and returns its exit status.
+func runChild(g *Globals, command string, args, environ []string, replace bool) error {
+	path, err := exec.LookPath(command)
+	if err != nil {
+		return &hintedError{msg: fmt.Sprintf("cannot run %q: %v", command, err), hint: "Check the command name and your PATH.", err: err}
+	}
+	if replace && canExecInPlace {
+		g.debugf("exec %s", path)
+		err := syscall.Exec(path, append([]string{command}, args...), environ)
+		return fmt.Errorf("executing %s: %w", path, err)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.Env = os.Stdin, os.Stdout, os.Stderr, environ
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwardedSignals...)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return &hintedError{msg: fmt.Sprintf("starting %s: %v", command, err), hint: "Check the command and its permissions.", err: err}
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return &ExitCodeError{Code: exitStatus(ee)}
+	}
+	return fmt.Errorf("waiting for %s: %w", command, err)
+}

@@ -1,9 +1,40 @@
 package cli
 
-import "errors"
+import (
+	"github.com/rolevault/rolevault/vault"
+)
 
-// ExportCmd is a placeholder until the command lands.
-type ExportCmd struct{}
+// ExportCmd prints a profile's credentials.
+type ExportCmd struct {
+	sessionFlags
 
-// Run reports that the command is not built yet.
-func (c *ExportCmd) Run(g *Globals) error { return errors.New("export: not implemented yet") }
+	Format  string `default:"env" enum:"env,export-env,json,export-json,ini" help:"Output format: env (KEY=value lines), export-env (export KEY=value), json (credential_process Version 1; export-json is aws-vault's name for it) or ini."`
+	Profile string `arg:"" help:"Name of the profile (from ~/.aws/config)." predictor:"profile"`
+}
+
+// Help is shown under 'rolevault export --help'.
+func (c *ExportCmd) Help() string {
+	return `As an AWS SDK credential source, in ~/.aws/config:
+
+  [profile prod-sdk]
+  credential_process = rolevault export --format=json prod
+
+MFA prompts go to the terminal device, never to stdout; stdout gets the
+document only when everything succeeded.`
+}
+
+// Run fetches the credentials and prints them. Nothing reaches stdout unless
+// the whole document is ready.
+func (c *ExportCmd) Run(g *Globals) error {
+	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, vault.PlanOptions{})
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptContext()
+	defer stop()
+	creds, err := setup.retrieve(ctx)
+	if err != nil {
+		return err
+	}
+	return writeExport(g.streams.Out, c.Format, childEnv{Profile: c.Profile, Region: setup.region(), EndpointURL: setup.profile.EndpointURL}, creds)
+}

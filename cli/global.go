@@ -17,7 +17,8 @@ type Globals struct {
 	PassPrefix              string `env:"AWS_VAULT_PASS_PREFIX" placeholder:"PREFIX" help:"Prefix for the names of pass entries."`
 	FileDir                 string `env:"AWS_VAULT_FILE_DIR" default:"~/.awsvault/keys/" placeholder:"DIR" help:"Directory for the encrypted file backend."`
 
-	streams Streams
+	streams      Streams
+	keyringReads int // keyring Gets this run, for --debug
 }
 
 // Stdout, Stderr and Stdin are the command's streams.

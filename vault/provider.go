@@ -235,7 +235,10 @@ func (p *Provider) withMFA(ctx context.Context, step Step, fn func(code string) 
 			if errors.Is(err, ErrNoRetry) && req.Rejected != nil {
 				return req.Rejected
 			}
-			return err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return promptError(step, err)
 		}
 		err = fn(code)
 		if err == nil || !isMFARejection(err) || req.Attempt >= maxMFAAttempts {
@@ -389,4 +392,15 @@ func mask(s string) string {
 		return "****"
 	}
 	return s[:4] + "****" + s[len(s)-4:]
+}
+
+// promptError phrases a failure to get an MFA code, keeping the prompt's own
+// advice when it has some.
+func promptError(step Step, err error) error {
+	hint := "pass --mfa-token, set mfa_process in the profile, or run from a terminal"
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && h.Hint() != "" {
+		hint = h.Hint()
+	}
+	return &ProviderError{Err: fmt.Errorf("%s for profile %q: %w", step.Kind, step.Profile, err), HintLine: hint}
 }

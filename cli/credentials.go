@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rolevault/rolevault/prompt"
+	"github.com/rolevault/rolevault/vault"
+)
+
+// sessionFlags are the flags of every command that fetches credentials, named
+// and shortened as aws-vault v7 names them.
+type sessionFlags struct {
+	Duration  time.Duration `short:"d" env:"AWS_VAULT_DURATION" placeholder:"1h" help:"Duration of the temporary or assume-role session (e.g. 1h, 90m). Default: 1h for roles, 8h for a shared MFA session."`
+	NoSession bool          `short:"n" help:"Skip the GetSessionToken MFA session; use the stored keys directly (with MFA on each AssumeRole)."`
+	Region    string        `placeholder:"REGION" help:"The AWS region for STS and for the child (overrides region in the profile)."`
+	MFAToken  string        `short:"t" name:"mfa-token" placeholder:"CODE" help:"The current MFA code, instead of being asked for it."`
+}
+
+// credentialSetup is what a command needs to fetch a profile's credentials.
+type credentialSetup struct {
+	profile  *vault.Profile
+	plan     *vault.Plan
+	provider *vault.Provider
+}
+
+func (g *Globals) debugf(format string, args ...any) {
+	if g.Debug {
+		fmt.Fprintf(g.streams.Err, "rolevault: debug: "+format+"\n", args...)
+	}
+}
+
+// loadConfig reads the AWS config files and prints their warnings.
+func (g *Globals) loadConfig() (*vault.Config, error) {
+	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(g.streams.Err, "rolevault: warning: %s\n", w)
+	}
+	return cfg, nil
+}
+
+// resolveProfile loads the config and resolves name with the session flags.
+func (g *Globals) resolveProfile(name string, f sessionFlags) (*vault.Config, *vault.Profile, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := cfg.Resolve(name, vault.Overrides{
+		Region:   f.Region,
+		Duration: f.Duration,
+		HasStoredKeys: func(profile string) bool {
+			ks, err := g.KeyStore()
+			if err != nil {
+				return false
+			}
+			ok, _ := ks.Has(profile)
+			return ok
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(g.streams.Err, "rolevault: warning: %s\n", w)
+	}
+	return cfg, p, nil
+}
+
+// setupCredentials resolves a profile, plans it and builds the provider that
+// will run the plan. Nothing here touches the keyring or the network: the
+// keyring is opened only when the provider first reads from it.
+func (g *Globals) setupCredentials(name string, f sessionFlags, opts vault.PlanOptions) (*credentialSetup, error) {
+	_, p, err := g.resolveProfile(name, f)
+	if err != nil {
+		return nil, err
+	}
+	opts.NoSession = opts.NoSession || f.NoSession
+	if f.Duration != 0 {
+		opts.Duration = f.Duration
+	}
+	plan, err := vault.NewPlan(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	if f.MFAToken != "" {
+		if _, err := prompt.ValidateCode(f.MFAToken); err != nil {
+			return nil, &hintedError{msg: fmt.Sprintf("--mfa-token: %v", err), hint: "Pass the 6-digit code your MFA device shows now.", err: err}
+		}
+	}
+	prov, err := g.newProvider(f)
+	if err != nil {
+		return nil, err
+	}
+	return &credentialSetup{profile: p, plan: plan, provider: prov}, nil
+}
+
+// newProvider wires the vault provider to this invocation's keyring, cache
+// directory, prompts and streams.
+func (g *Globals) newProvider(f sessionFlags) (*vault.Provider, error) {
+	cacheDir, err := vault.DefaultCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	hc, err := vault.NewHTTPClient(lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	kr := &lazyKeyring{g: g}
+	return &vault.Provider{
+		Keys:  &lazyKeyStore{g: g},
+		Cache: &vault.SessionCache{Keyring: kr, IndexDir: cacheDir, Debugf: g.debugf},
+		Locks: &vault.Locks{Dir: cacheDir, Waiting: func(holder string) {
+			if holder == "" {
+				holder = "another rolevault process"
+			}
+			fmt.Fprintf(g.streams.Err, "rolevault: waiting for %s\n", holder)
+		}},
+		MFA:        g.mfaPrompt(f.MFAToken),
+		HTTPClient: hc,
+		LookupEnv:  lookupEnv,
+		Debugf:     g.debugf,
+	}, nil
+}
+
+// mfaPrompt adapts the prompt package to vault's MFAPrompt. The source is
+// chosen per profile (mfa_process belongs to one) and kept for the run, so an
+// interactive source's retry budget spans the whole command.
+func (g *Globals) mfaPrompt(token string) vault.MFAPrompt {
+	sources := map[string]prompt.Source{}
+	return func(ctx context.Context, req vault.MFARequest) (string, error) {
+		src, ok := sources[req.Process]
+		if !ok {
+			var err error
+			src, err = prompt.Choose(prompt.Options{Token: token, Process: req.Process, Driver: g.Prompt, Stderr: g.streams.Err})
+			if err != nil {
+				return "", &hintedError{msg: err.Error(), hint: "Valid --prompt drivers: " + strings.Join(prompt.Drivers(), ", ") + ".", err: err}
+			}
+			sources[req.Process] = src
+		}
+		if req.Rejected != nil && !src.Rejected(req.Serial, req.Rejected) {
+			return "", vault.ErrNoRetry
+		}
+		code, err := src.Func(ctx, req.Serial)
+		if errors.Is(err, prompt.ErrNoPrompt) {
+			return "", &hintedError{msg: err.Error(), hint: "In scripts and CI, pass --mfa-token or set mfa_process in the profile.", err: err}
+		}
+		return code, err
+	}
+}
+
+// retrieve fetches the credentials at the end of the plan, honouring Ctrl-C
+// while it waits for a lock, a prompt or STS.
+func (s *credentialSetup) retrieve(ctx context.Context) (aws.Credentials, error) {
+	return s.provider.Retrieve(ctx, s.plan)
+}
+
+// interruptContext is cancelled by SIGINT or SIGTERM, so waiting for another
+// process's lock or for STS stops when the person presses Ctrl-C.
+func interruptContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// region is the region a child should see: the flag, else the profile's.
+func (s *credentialSetup) region() string {
+	if s.plan.Region != "" {
+		return s.plan.Region
+	}
+	return s.profile.Region
+}
