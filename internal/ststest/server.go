@@ -195,9 +195,11 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// SetMaxSessionLifetime caps the lifetime of every session issued from now
-// on (0 removes the cap), so refresh logic can be exercised without waiting
-// hours. Requests are still validated against the durations asked for.
+// SetMaxSessionLifetime caps the lifetime of every role, federation and web
+// identity session issued from now on (0 removes the cap), so refresh logic
+// can be exercised without waiting hours. GetSessionToken sessions keep the
+// lifetime asked for, so refreshes from one MFA session need no new code.
+// Requests are still validated against the durations asked for.
 func (s *Server) SetMaxSessionLifetime(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -386,7 +386,10 @@ func jwtClaims(token string) (map[string]any, bool) {
 func (s *Server) issue(ss *Session, requested time.Duration) *Session {
 	now := s.now().UTC().Truncate(time.Second)
 	life := requested
-	if s.maxLifetime > 0 && life > s.maxLifetime {
+	// The MFA session (GetSessionToken) is left alone: a long job lives on
+	// one MFA session behind many short role sessions, and that is the
+	// situation the cap exists to compress.
+	if s.maxLifetime > 0 && life > s.maxLifetime && ss.Kind != KindSessionToken {
 		life = s.maxLifetime
 	}
 	ss.AccessKeyID = newSessionKeyID()

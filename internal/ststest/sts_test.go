@@ -474,3 +474,14 @@ func TestMissingRequiredMembers(t *testing.T) {
 		t.Fatalf("got %d %s %q", got.status, got.code, got.message)
 	}
 }
+
+func TestLifetimeCapSparesTheMFASession(t *testing.T) {
+	w := newWorld(t)
+	w.s.SetMaxSessionLifetime(time.Minute)
+	out, err := stsClient(w.url, w.alice).GetSessionToken(ctx(t), &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(3600)})
+	must(t, err)
+	got, _ := w.s.Session(aws.ToString(out.Credentials.AccessKeyId))
+	if life := got.Expiration.Sub(got.Issued); life != time.Hour {
+		t.Fatalf("GetSessionToken lifetime %v, want the 1h asked for", life)
+	}
+}
