@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# make demo: rolevault's whole flow against the bundled STS emulator, with a
+# file keyring in a temporary directory. Nothing touches your home directory
+# and nothing leaves 127.0.0.1.
+set -euo pipefail
+BIN=$(cd "$(dirname "${1:-bin/rolevault}")" && pwd)/$(basename "${1:-bin/rolevault}")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rolevault-demo.XXXXXX")
+EMU_PID=""
+cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+bold() { if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+# An isolated world: its own HOME, AWS config, keyring and cache.
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
+      AWS_REGION AWS_DEFAULT_REGION AWS_VAULT AWS_CA_BUNDLE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS
+export HOME="$TMP/home" AWS_CONFIG_FILE="$TMP/aws/config" AWS_SHARED_CREDENTIALS_FILE="$TMP/aws/credentials"
+export AWS_VAULT_BACKEND=file AWS_VAULT_FILE_DIR="$TMP/keyring" AWS_VAULT_FILE_PASSPHRASE=demo-passphrase
+export ROLEVAULT_CACHE_DIR="$TMP/cache" AWS_EC2_METADATA_DISABLED=true NO_COLOR=${NO_COLOR:-}
+mkdir -p "$HOME" "$TMP/aws"
+
+bold "Starting the STS emulator (internal/cmd/ststest) with the demo accounts"
+(cd "$ROOT" && go build -o "$TMP/ststest" ./internal/cmd/ststest)
+"$TMP/ststest" -fixture "$ROOT/internal/cmd/ststest/demo.json" -v >"$TMP/emu.out" 2>"$TMP/emu.log" &
+EMU_PID=$!
+for _ in $(seq 100); do grep -q STSTEST_URL "$TMP/emu.out" 2>/dev/null && break; sleep 0.05; done
+URL=$(sed -n 's/^STSTEST_URL=//p' "$TMP/emu.out")
+echo "emulator at $URL: login account 111111111111 (alice, MFA), dev 222222222222, stage 333333333333, prod 444444444444"
+sts_calls() { grep -c ' sts ' "$TMP/emu.log" || true; }
+
+# The simulated authenticator: prints the current TOTP code of alice's device.
+AUTH="$TMP/ststest -totp ROLEVAULTDEMOTOTPSECRETJBSWY3DPE"
+cat >"$AWS_CONFIG_FILE" <<CONFIG
+[default]
+region = us-east-1
+
+# The login (security) account: alice's IAM user, MFA on her phone.
+[profile login]
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+mfa_process = $AUTH
+endpoint_url = $URL
+
+[profile dev]
+source_profile = login
+role_arn = arn:aws:iam::222222222222:role/developer
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+endpoint_url = $URL
+
+[profile stage]
+source_profile = login
+role_arn = arn:aws:iam::333333333333:role/developer
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+endpoint_url = $URL
+
+[profile prod]
+source_profile = login
+role_arn = arn:aws:iam::444444444444:role/administrator
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+endpoint_url = $URL
+CONFIG
+bold "The AWS config (like the seed articles: one login account, roles in dev/stage/prod)"
+sed -n '/^\[/,$p' "$AWS_CONFIG_FILE" | sed "s|$TMP|\$TMP|g"
+
+bold "rolevault add login   (keys from the environment here; interactively it asks on the terminal)"
+printf '$ AWS_ACCESS_KEY_ID=AKIA… AWS_SECRET_ACCESS_KEY=… rolevault add --env login\n'
+AWS_ACCESS_KEY_ID=AKIAALICEDEMOEXAMPLE AWS_SECRET_ACCESS_KEY='demoALICEsecretKEY/notREAL/EXAMPLE+00000' \
+  "$BIN" add --env login
+
+bold "rolevault list"
+run "$BIN" list
+
+bold "rolevault explain prod   (no network, no secrets read)"
+run "$BIN" explain prod
+
+bold "rolevault exec prod -- …   (the MFA code comes from the simulated authenticator via mfa_process)"
+run "$BIN" exec prod -- sh -c 'echo "child sees AWS_VAULT=$AWS_VAULT region=$AWS_REGION key=${AWS_ACCESS_KEY_ID%????????????}… expires=$AWS_CREDENTIAL_EXPIRATION"'
+
+bold "rolevault exec dev   (reuses alice's MFA session: no new code, one AssumeRole)"
+before=$(sts_calls)
+run "$BIN" exec dev -- sh -c 'echo "child sees AWS_VAULT=$AWS_VAULT"'
+echo "STS calls for dev: $(( $(sts_calls) - before ))"
+
+bold "rolevault export --format=json prod   (the credential_process document; secrets shortened here)"
+printf '$ rolevault export --format=json prod\n'
+"$BIN" export --format=json prod | sed -E 's/("(SecretAccessKey|SessionToken)": ")(.{8})[^"]*/\1\3…/'
+
+DEB_AWS=$(dpkg -L awscli 2>/dev/null | grep '/bin/aws$' | head -1 || true)
+if [ -n "$DEB_AWS" ]; then
+  bold "The AWS CLI v2 using rolevault as credential_process"
+  cat >>"$AWS_CONFIG_FILE" <<CONFIG
+
+[profile prod-cli]
+region = us-east-1
+credential_process = $BIN export --format=json prod
+CONFIG
+  run env -u AWS_CONFIG_FILE AWS_CONFIG_FILE="$AWS_CONFIG_FILE" HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost \
+    "$DEB_AWS" sts get-caller-identity --profile prod-cli --endpoint-url "$URL" --output table
+else
+  bold "The AWS CLI v2 is not installed (apt-get install awscli); skipping the credential_process call"
+fi
+
+bold "A second call is served from the cache"
+before=$(sts_calls)
+printf '$ rolevault --debug export --format=json prod\n'
+"$BIN" --debug export --format=json prod 2>&1 >/dev/null | grep -E 'keyring read|using cached' || true
+echo "STS calls: $(( $(sts_calls) - before ))"
+
+bold "rolevault list   (sessions and time left)"
+run "$BIN" list
+
+echo
+echo "Done. Everything lived in $TMP, which is now removed."
