@@ -108,7 +108,13 @@ func NewPlan(p *Profile, opts PlanOptions) (*Plan, error) {
 		if err := checkDuration(base, StepGetSessionToken, d, maxSessionTokenDuration); err != nil {
 			return nil, err
 		}
-		plan.Steps = append(plan.Steps, sessionTokenStep(base, sourceID, d, reason))
+		step := sessionTokenStep(base, sourceID, d, reason)
+		if step.MFAProcess == "" {
+			// The serial is the role's too; its mfa_process is how this
+			// person gets codes for it when the base profile names none.
+			step.MFAProcess = roles[0].MFAProcess
+		}
+		plan.Steps = append(plan.Steps, step)
 		mfaDone = base.MFASerial
 	}
 	if n := len(plan.Steps); n > 1 {
