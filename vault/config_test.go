@@ -418,7 +418,7 @@ func TestResolveErrors(t *testing.T) {
 		{"role without a source but with keys", "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/x\n", "[a]\naws_access_key_id = A\naws_secret_access_key = B\n", nil, "a",
 			ErrMissingCredentialSource, nil, "source_profile = a"},
 		{"source_profile and credential_source", "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/x\nsource_profile = b\ncredential_source = Environment\n[profile b]\n", "", nil, "a",
-			ErrConflictingKeySources, []string{"source_profile and credential_source"}, "keep one"},
+			ErrConflictingKeySources, []string{"CONFIG:4:", "source_profile and credential_source"}, "keep one"},
 		{"credential_process and sso", "[profile a]\ncredential_process = x\nsso_start_url = https://x\nsso_region = r\nsso_account_id = 123456789012\nsso_role_name = R\n", "", nil, "a",
 			ErrConflictingKeySources, nil, ""},
 		{"keys in file and credential_process", "[profile a]\ncredential_process = x\n", "[a]\naws_access_key_id = A\naws_secret_access_key = B\n", nil, "a",

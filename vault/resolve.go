@@ -656,7 +656,7 @@ func (r *resolver) checkKeySources(p *Profile, vals map[string]rawValue) error {
 		if key == "sso_*" {
 			key = keySSOAccountID
 		}
-		return r.errAt(ErrConflictingKeySources, p.Name, "", vals[key],
+		return r.errAt(ErrConflictingKeySources, p.Name, key, vals[key],
 			fmt.Sprintf("%s and %s both say where keys come from", set[0], set[1]),
 			"keep one of them; a profile gets its keys from exactly one place")
 	}
