@@ -244,7 +244,11 @@ func sessionTokenStep(base *Profile, sourceID string, d time.Duration, why strin
 		Duration: d, DurationReason: why,
 		// Built from the base profile only, never the role that asked: dev
 		// and prod sharing login and its MFA device share this one session.
-		CacheKey: SessionKey(StepGetSessionToken, base.Name, sourceID, base.MFASerial, d.String()),
+		// The duration is left out on purpose, as aws-vault does: an MFA
+		// session is reused whatever length it was asked for while more
+		// than the minimum TTL remains, so `exec login` followed by
+		// `exec prod` asks for one code, not two.
+		CacheKey: SessionKey(StepGetSessionToken, base.Name, sourceID, base.MFASerial),
 	}
 }
 

@@ -1,0 +1,213 @@
+package e2e
+
+// Whole-process benchmarks for `make bench`: the warm credential path as a
+// person's shell or an SDK runs it (a new rolevault process each time), next
+// to a hello-world Go binary started the same way, plus the STS calls the
+// cold path of each kind of profile makes.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolevault/rolevault/internal/ststest"
+)
+
+// benchWorld is a file-keyring setup with alice's key stored and warm
+// sessions for a role profile behind an MFA session.
+type benchWorld struct {
+	env       []string
+	sts       *ststest.Server
+	home      string
+	writeCode func()
+}
+
+func newBenchWorld(b testing.TB) *benchWorld {
+	b.Helper()
+	if binary == "" || buildErr != nil {
+		b.Skipf("rolevault binary not built: %v", buildErr)
+	}
+	s := ststest.New()
+	url := s.Start()
+	b.Cleanup(s.Close)
+	id, secret := s.AddUser("111111111111", "alice")
+	serial, totp := s.AddMFADevice("111111111111", "alice")
+	if err := s.AddRole("arn:aws:iam::444444444444:role/admin", ststest.RoleOptions{Trust: []string{"arn:aws:iam::111111111111:root"}, RequireMFA: true, MaxSessionDuration: 4 * time.Hour}); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.AddRole("arn:aws:iam::222222222222:role/dev", ststest.RoleOptions{Trust: []string{"arn:aws:iam::111111111111:root"}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.AddRole("arn:aws:iam::444444444444:role/breakglass", ststest.RoleOptions{Trust: []string{"arn:aws:iam::444444444444:role/admin"}}); err != nil {
+		b.Fatal(err)
+	}
+	home := b.TempDir()
+	codeFile := filepath.Join(home, "code")
+	config := fmt.Sprintf(`[default]
+region = us-east-1
+[profile login]
+endpoint_url = %[1]s
+[profile login-mfa]
+endpoint_url = %[1]s
+mfa_serial = %[2]s
+mfa_process = cat %[3]s
+[profile dev]
+source_profile = login
+role_arn = arn:aws:iam::222222222222:role/dev
+endpoint_url = %[1]s
+[profile prod]
+source_profile = login-mfa
+role_arn = arn:aws:iam::444444444444:role/admin
+mfa_serial = %[2]s
+mfa_process = cat %[3]s
+endpoint_url = %[1]s
+[profile breakglass]
+source_profile = prod
+role_arn = arn:aws:iam::444444444444:role/breakglass
+endpoint_url = %[1]s
+`, url, serial, codeFile)
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(home, ".aws"), 0o700))
+	must(os.WriteFile(filepath.Join(home, ".aws", "config"), []byte(config), 0o600))
+	w := &benchWorld{sts: s, home: home, env: []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
+		"AWS_CONFIG_FILE=" + filepath.Join(home, ".aws", "config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, ".aws", "credentials"),
+		"AWS_VAULT_BACKEND=file", "AWS_VAULT_FILE_DIR=" + filepath.Join(home, "keyring"),
+		"AWS_VAULT_FILE_PASSPHRASE=bench", "ROLEVAULT_CACHE_DIR=" + filepath.Join(home, "cache"),
+		"AWS_EC2_METADATA_DISABLED=true",
+	}}
+	// A fresh code for each cold run that needs one (AWS rejects reuse).
+	w.writeCode = func() { must(os.WriteFile(codeFile, []byte(ststest.TOTP(totp, s.Now())+"\n"), 0o600)) }
+	for _, p := range []string{"login", "login-mfa"} {
+		out, err := w.run("", []string{"AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret}, "add", "--env", p)
+		if err != nil {
+			b.Fatalf("add %s: %v\n%s", p, err, out)
+		}
+	}
+	return w
+}
+
+func (w *benchWorld) run(stdinFile string, extra []string, args ...string) (string, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(append([]string{}, w.env...), extra...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// helloWorld builds the smallest Go program, started the same way, as the
+// floor a warm rolevault run is compared with.
+func helloWorld(b testing.TB) string {
+	dir := b.TempDir()
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(dir, "hello")
+	cmd := exec.Command("go", "build", "-o", bin, src)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GO111MODULE=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building hello world: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// keyringReads runs args with --debug and counts the keyring reads it made.
+func (w *benchWorld) keyringReads(b testing.TB, args ...string) int {
+	out, err := w.run("", nil, append([]string{"--debug"}, args...)...)
+	if err != nil {
+		b.Fatalf("%v: %v\n%s", args, err, out)
+	}
+	return strings.Count(out, "keyring read ")
+}
+
+func (w *benchWorld) warm(b *testing.B, args ...string) {
+	w.writeCode()
+	if out, err := w.run("", nil, args...); err != nil {
+		b.Fatalf("cold run %v: %v\n%s", args, err, out)
+	}
+	reads := w.keyringReads(b, args...)
+	w.sts.ResetCounters()
+	b.ResetTimer()
+	for range b.N {
+		if out, err := w.run("", nil, args...); err != nil {
+			b.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(reads), "keyring-reads/op")
+	b.ReportMetric(float64(len(w.sts.History()))/float64(b.N), "sts-calls/op")
+}
+
+func BenchmarkWarmExportJSON(b *testing.B) {
+	newBenchWorld(b).warm(b, "export", "--format=json", "prod")
+}
+
+func BenchmarkWarmExecTrue(b *testing.B) {
+	newBenchWorld(b).warm(b, "exec", "prod", "--", "true")
+}
+
+func BenchmarkHelloWorldProcess(b *testing.B) {
+	bin := helloWorld(b)
+	b.ResetTimer()
+	for range b.N {
+		if out, err := exec.Command(bin).CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}
+
+// TestColdPathSTSCalls records, for each kind of profile, the STS calls an
+// empty cache costs and that a second run costs nothing. `make bench` prints
+// the table it logs.
+func TestColdPathSTSCalls(t *testing.T) {
+	skipIfE2EOff(t)
+	w := newBenchWorld(t)
+	cases := []struct {
+		name string
+		args []string
+		want string // the calls, in order
+	}{
+		{"IAM user, no MFA", []string{"export", "--format=json", "login"}, "GetSessionToken"},
+		{"role, no MFA (AssumeRole with the keys)", []string{"export", "--format=json", "dev"}, "AssumeRole"},
+		{"IAM user with MFA", []string{"export", "--format=json", "login-mfa"}, "GetSessionToken"},
+		{"role with MFA (reuses that MFA session)", []string{"export", "--format=json", "prod"}, "AssumeRole"},
+		{"role → role chain (reuses prod)", []string{"export", "--format=json", "breakglass"}, "AssumeRole"},
+		{"role with MFA, --no-session", []string{"export", "--format=json", "--no-session", "prod"}, "AssumeRole"},
+		{"role with MFA, 2h (direct AssumeRole)", []string{"export", "--format=json", "--duration=2h", "prod"}, "AssumeRole"},
+	}
+	t.Logf("%-45s %-32s %s", "profile kind", "cold-path STS calls", "warm")
+	for i, tc := range cases {
+		// Each case may need its own MFA code, and AWS accepts a code once:
+		// move the emulator's clock to the next 30-second step.
+		offset := time.Duration(i+1) * 31 * time.Second
+		w.sts.SetNow(func() time.Time { return time.Now().Add(offset) })
+		w.writeCode()
+		w.sts.ResetCounters()
+		if out, err := w.run("", nil, tc.args...); err != nil {
+			t.Fatalf("%s: %v\n%s", tc.name, err, out)
+		}
+		var calls []string
+		for _, c := range w.sts.History() {
+			calls = append(calls, c.Action)
+		}
+		w.sts.ResetCounters()
+		if out, err := w.run("", nil, tc.args...); err != nil {
+			t.Fatalf("%s warm: %v\n%s", tc.name, err, out)
+		}
+		warm := len(w.sts.History())
+		t.Logf("%-45s %-32s %d", tc.name, strings.Join(calls, " → "), warm)
+		if got := strings.Join(calls, " "); got != tc.want || warm != 0 {
+			t.Errorf("%s: cold calls %q, warm %d; want %q and 0", tc.name, got, warm, tc.want)
+		}
+	}
+}
