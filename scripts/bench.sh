@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# make bench: the figures the issues ask for, from Go benchmarks (never from
+# timed tests). Machines are noisy: compare figures from one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp); trap 'rm -f "$out"' EXIT
+
+echo "== config: load + plan one profile of a generated 10,000-profile config (target < 20 ms)"
+go test -run '^$' -bench 'LoadAndPlan|ProfileNames|ResolveAndPlan' -benchmem -benchtime 30x ./vault | tee "$out" | grep -E '^Benchmark'
+
+echo
+echo "== warm credential path, whole processes, file keyring (target: within 2x of hello world, 1 keyring read, 0 STS calls)"
+go test -run '^$' -bench 'WarmExportJSON|WarmExecTrue|HelloWorldProcess' -benchtime 40x ./e2e | tee "$out" | grep -E '^Benchmark'
+awk '
+  /^BenchmarkHelloWorldProcess/ { hello = $3 }
+  /^BenchmarkWarmExportJSON/    { export = $3; er = $5 }
+  /^BenchmarkWarmExecTrue/      { execv = $3; xr = $5 }
+  END {
+    if (hello > 0) {
+      printf "\n%-34s %10s %8s %14s\n", "", "ms/run", "vs hello", "keyring reads"
+      printf "%-34s %10.2f %8s %14s\n", "hello-world Go binary", hello/1e6, "1.00x", "-"
+      printf "%-34s %10.2f %7.2fx %14s\n", "rolevault export --format=json", export/1e6, export/hello, er
+      printf "%-34s %10.2f %7.2fx %14s\n", "rolevault exec P -- true", execv/1e6, execv/hello, xr
+    }
+  }' "$out"
+
+echo
+echo "== STS calls on the cold path of each kind of profile (and on the warm run after it)"
+go test -count=1 -run 'TestColdPathSTSCalls' -v ./e2e | sed -n 's/^ *bench_test.go:[0-9]*: //p'
