@@ -18,7 +18,8 @@ type Globals struct {
 	FileDir                 string `env:"AWS_VAULT_FILE_DIR" default:"~/.awsvault/keys/" placeholder:"DIR" help:"Directory for the encrypted file backend."`
 
 	streams      Streams
-	keyringReads int // keyring Gets this run, for --debug
+	keyring      openedKeyring // opened on first use, once per run
+	keyringReads int           // keyring Gets this run, for --debug
 }
 
 // Stdout, Stderr and Stdin are the command's streams.

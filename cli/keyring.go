@@ -61,23 +61,7 @@ type openedKeyring struct {
 	err     error
 }
 
-// Globals has no slot for the opened keyring, so it is kept here, one per
-// Globals (one per Main call, so tests calling Main repeatedly never share).
-var (
-	openedMu sync.Mutex
-	opened   = map[*Globals]*openedKeyring{}
-)
-
-func (g *Globals) openedKeyring() *openedKeyring {
-	openedMu.Lock()
-	defer openedMu.Unlock()
-	o := opened[g]
-	if o == nil {
-		o = &openedKeyring{}
-		opened[g] = o
-	}
-	return o
-}
+func (g *Globals) openedKeyring() *openedKeyring { return &g.keyring }
 
 // Keyring opens the keyring the global flags select, once per invocation.
 func (g *Globals) Keyring() (keyring.Keyring, error) {
