@@ -142,15 +142,7 @@ func (r *refresher) get(ctx context.Context) (aws.Credentials, time.Time, error)
 	case <-ctx.Done():
 		return aws.Credentials{}, time.Time{}, ctx.Err()
 	}
-	if f.err != nil {
-		return aws.Credentials{}, time.Time{}, f.err
-	}
-	// A waiter may wake long after the fetch finished (it cannot here, but
-	// the rule is cheap to keep): never hand out credentials past expiry.
-	if remaining(f.creds, r.opts.now()) <= 0 {
-		return aws.Credentials{}, time.Time{}, fmt.Errorf("%w: the credentials expired before they could be served", ErrRefresh)
-	}
-	return f.creds, f.at, nil
+	return f.creds, f.at, f.err
 }
 
 // lastUpdated is when the held credentials were fetched, or now if none are.

@@ -57,6 +57,41 @@ func TestProxyForwardsIMDSv2(t *testing.T) {
 	}
 }
 
+// What the server behind the proxy sees: Host 169.254.169.254, as a client
+// on an EC2 instance would send it, and no X-Forwarded-For of the proxy's own
+// (which would make the server refuse every IMDSv2 token request).
+func TestProxyForwardsAsMetadataHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan *http.Request, 1)
+	backend := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r
+	})}
+	go func() { _ = backend.Serve(ln) }()
+	t.Cleanup(func() { _ = backend.Close() })
+
+	proxy := startProxy(t, ln.Addr().String())
+	req, _ := http.NewRequest("PUT", "http://"+proxy+"/latest/api/token", nil)
+	req.Header.Set(tokenTTLHeader, "60")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r := <-seen
+	if r.Host != MetadataIP {
+		t.Errorf("server saw Host %q, want %q", r.Host, MetadataIP)
+	}
+	if v := r.Header.Values("X-Forwarded-For"); len(v) > 0 {
+		t.Errorf("proxy added X-Forwarded-For %q", v)
+	}
+	if r.Header.Get(tokenTTLHeader) != "60" || r.Method != "PUT" || r.URL.Path != "/latest/api/token" {
+		t.Errorf("request not forwarded intact: %s %s %v", r.Method, r.URL, r.Header)
+	}
+}
+
 // A token request that already went through some other HTTP proxy is refused
 // at the server, through our proxy as without it.
 func TestProxyKeepsClientsForwardedFor(t *testing.T) {
