@@ -1,0 +1,324 @@
+package vault
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// FederationURLEnv overrides the console federation endpoint. It exists for
+// tests (an emulator on loopback); nobody signing in to AWS needs it.
+const FederationURLEnv = "ROLEVAULT_FEDERATION_URL"
+
+// ColorKey is the per-profile config key that colours the console's role
+// banner in switch-role links. The AWS CLI and SDKs ignore keys they do not
+// know, so it is safe in a shared ~/.aws/config.
+const ColorKey = "rolevault_color"
+
+// SigninIssuer is the Issuer sent with console logins: the console shows it
+// when the session ends, so it names the tool that made the link.
+const SigninIssuer = "rolevault"
+
+// Partition is an AWS partition as far as console sign-in and IAM care: each
+// has its own sign-in host, console host and IAM signing region, and a key or
+// session from one is unknown in the others.
+type Partition struct {
+	ID          string // "aws", "aws-cn", "aws-us-gov"
+	SigninHost  string // serves /federation and /switchrole
+	ConsoleHost string
+	IAMRegion   string // IAM is global per partition and signs in this region
+}
+
+var partitions = []Partition{
+	{ID: "aws", SigninHost: "signin.aws.amazon.com", ConsoleHost: "console.aws.amazon.com", IAMRegion: "us-east-1"},
+	{ID: "aws-cn", SigninHost: "signin.amazonaws.cn", ConsoleHost: "console.amazonaws.cn", IAMRegion: "cn-north-1"},
+	{ID: "aws-us-gov", SigninHost: "signin.amazonaws-us-gov.com", ConsoleHost: "console.amazonaws-us-gov.com", IAMRegion: "us-gov-west-1"},
+}
+
+// PartitionByID returns the partition an ARN names (arn:PARTITION:…).
+func PartitionByID(id string) (Partition, bool) {
+	for _, p := range partitions {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Partition{}, false
+}
+
+// PartitionForRegion returns the partition a region belongs to, by the
+// region-name prefixes AWS uses. An empty region is the aws partition, as the
+// SDKs default to it. The isolated partitions (us-iso-*, us-isob-*, …) have
+// no public console, so they are an error rather than a wrong URL.
+func PartitionForRegion(region string) (Partition, error) {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		p, _ := PartitionByID("aws-cn")
+		return p, nil
+	case strings.HasPrefix(region, "us-gov-"):
+		p, _ := PartitionByID("aws-us-gov")
+		return p, nil
+	case strings.Contains(region, "-iso"):
+		return Partition{}, fmt.Errorf("region %s is in an isolated AWS partition, which has no public console sign-in", region)
+	}
+	p, _ := PartitionByID("aws")
+	return p, nil
+}
+
+// FederationURL is the partition's console federation endpoint.
+func (p Partition) FederationURL() string { return "https://" + p.SigninHost + "/federation" }
+
+// ConsoleDestination is where the console opens after sign-in: the region's
+// console home, or path (e.g. "ec2/home", "s3/buckets#list") on the console
+// host with the region added to its query. A full https URL is used as given,
+// for deep links copied from a browser.
+func ConsoleDestination(region, path string) (string, error) {
+	part, err := PartitionForRegion(region)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(path, "https://") {
+		return path, nil
+	}
+	if strings.Contains(path, "://") {
+		return "", fmt.Errorf("--path %q: use a console path such as ec2/home, or a full https:// URL", path)
+	}
+	if path == "" {
+		path = "console/home"
+	}
+	ref, err := url.Parse("/" + strings.TrimLeft(path, "/"))
+	if err != nil {
+		return "", fmt.Errorf("--path %q: %v", path, err)
+	}
+	u := &url.URL{Scheme: "https", Host: part.ConsoleHost, Path: ref.Path, RawPath: ref.RawPath, Fragment: ref.Fragment}
+	q := ref.Query()
+	// The region belongs in the query, never after the fragment, or the
+	// console ignores it; a region the path already names wins.
+	if region != "" && q.Get("region") == "" {
+		q.Set("region", region)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// FederationEndpoint is the endpoint getSigninToken and login go to for a
+// region: the override in FederationURLEnv when set, else the partition's.
+func FederationEndpoint(region string, lookupEnv func(string) (string, bool)) (string, error) {
+	if lookupEnv != nil {
+		if v, ok := lookupEnv(FederationURLEnv); ok && v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return "", fmt.Errorf("%s=%q is not an http(s) URL", FederationURLEnv, v)
+			}
+			return v, nil
+		}
+	}
+	part, err := PartitionForRegion(region)
+	if err != nil {
+		return "", err
+	}
+	return part.FederationURL(), nil
+}
+
+// SigninError is the federation endpoint refusing to issue a sign-in token.
+type SigninError struct {
+	Status int
+	Body   string
+}
+
+func (e *SigninError) Error() string {
+	body := strings.TrimSpace(e.Body)
+	if len(body) > 200 {
+		body = body[:200] + "…"
+	}
+	if body == "" {
+		return fmt.Sprintf("the console sign-in endpoint answered %d", e.Status)
+	}
+	return fmt.Sprintf("the console sign-in endpoint answered %d: %s", e.Status, body)
+}
+
+// GetSigninToken exchanges temporary credentials for a console sign-in token
+// at endpoint (see FederationEndpoint). sessionDuration, when not zero, is
+// sent as SessionDuration: AWS accepts it only for role sessions, 15m to 12h
+// (1h for chained roles), and refuses it for federated users, whose console
+// session lasts as long as their credentials.
+func GetSigninToken(ctx context.Context, hc aws.HTTPClient, endpoint string, creds aws.Credentials, sessionDuration time.Duration) (string, error) {
+	if creds.SessionToken == "" {
+		// Long-term keys never sign in to the console; sending them would
+		// only put a secret key on the wire for nothing.
+		return "", errors.New("the console accepts only temporary credentials (a role session or a federation token), not long-term access keys")
+	}
+	session, err := json.Marshal(map[string]string{
+		"sessionId":    creds.AccessKeyID,
+		"sessionKey":   creds.SecretAccessKey,
+		"sessionToken": creds.SessionToken,
+	})
+	if err != nil {
+		return "", err
+	}
+	q := url.Values{}
+	q.Set("Action", "getSigninToken")
+	if sessionDuration != 0 {
+		q.Set("SessionDuration", strconv.Itoa(int(sessionDuration/time.Second)))
+	}
+	q.Set("Session", string(session))
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("federation endpoint %q: %w", endpoint, err)
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		// The request URL carries the secret key: report the host only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("cannot reach the console sign-in endpoint %s: %w", u.Host, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("reading the sign-in token: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", &SigninError{Status: resp.StatusCode, Body: string(body)}
+	}
+	var out struct{ SigninToken string }
+	if err := json.Unmarshal(body, &out); err != nil || out.SigninToken == "" {
+		return "", fmt.Errorf("the console sign-in endpoint sent no SigninToken")
+	}
+	return out.SigninToken, nil
+}
+
+// LoginURL is the URL that signs a browser in with token and opens
+// destination. Whoever holds it is signed in until the token expires (15
+// minutes), so it is a secret.
+func LoginURL(endpoint, destination, token string) string {
+	q := url.Values{}
+	q.Set("Action", "login")
+	q.Set("Issuer", SigninIssuer)
+	q.Set("Destination", destination)
+	q.Set("SigninToken", token)
+	return endpoint + "?" + q.Encode()
+}
+
+// Console colours. The switch-role page accepts only the colours of its own
+// palette, as six lower-case hex digits; any other value leaves the colour
+// unset. These are the values it accepted when this was written (AWS has
+// changed them before), under the names the page shows.
+var consoleColors = map[string]string{
+	"red":    "f2b0a9",
+	"orange": "fbc8aa",
+	"yellow": "efda95",
+	"green":  "b7ca9d",
+	"blue":   "83d4e8",
+}
+
+var hexColor = regexp.MustCompile(`^#?[0-9a-fA-F]{6}$`)
+
+// ConsoleColor turns a rolevault_color value into the switch-role page's
+// colour parameter: a palette name (red, orange, yellow, green, blue) or six
+// hex digits, passed through for palette values AWS adds later.
+func ConsoleColor(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	if c, ok := consoleColors[strings.ToLower(v)]; ok {
+		return c, nil
+	}
+	if hexColor.MatchString(v) {
+		return strings.ToLower(strings.TrimPrefix(v, "#")), nil
+	}
+	return "", fmt.Errorf("%s = %q is not a console colour: use red, orange, yellow, green, blue or six hex digits", ColorKey, v)
+}
+
+// roleARNParts splits arn:PARTITION:iam::ACCOUNT:role/PATH/NAME.
+var roleARNParts = regexp.MustCompile(`^arn:([a-z-]+):iam::(\d{12}):role/(.+)$`)
+
+// maxSwitchRoleName is the console's limit on a role's path plus name.
+const maxSwitchRoleName = 64
+
+// SwitchRoleURL builds the console's switch-role link for roleARN. The
+// roleName parameter is everything after "role/", path included, because
+// that is what the console's own links carry for a role with a path. No
+// credentials are involved: the link only fills in the form of a console
+// that is already signed in.
+func SwitchRoleURL(roleARN, displayName, color string) (string, error) {
+	m := roleARNParts.FindStringSubmatch(roleARN)
+	if m == nil {
+		return "", fmt.Errorf("role_arn %q is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)", roleARN)
+	}
+	part, ok := PartitionByID(m[1])
+	if !ok {
+		return "", fmt.Errorf("role_arn %q is in partition %s, which has no public console", roleARN, m[1])
+	}
+	name := m[3]
+	if len(name) > maxSwitchRoleName {
+		return "", fmt.Errorf("role %q: the console can only switch to roles whose path and name together are at most %d characters", name, maxSwitchRoleName)
+	}
+	q := url.Values{}
+	q.Set("roleName", name)
+	q.Set("account", m[2])
+	if displayName != "" {
+		q.Set("displayName", displayName)
+	}
+	if color != "" {
+		q.Set("color", color)
+	}
+	return "https://" + part.SigninHost + "/switchrole?" + q.Encode(), nil
+}
+
+// ProfileSetting returns key as written in the profile's own section of the
+// config file (not inherited from include_profile or [default]), for settings
+// that only rolevault reads, such as ColorKey. ok is false when the section
+// does not set it.
+func (c *Config) ProfileSetting(profile, key string) (val string, ok bool, err error) {
+	ps := c.profiles[profile]
+	if ps == nil {
+		return "", false, nil
+	}
+	vals, err := ps.config.values()
+	if err != nil {
+		return "", false, err
+	}
+	val, ok = vals[strings.ToLower(key)]
+	return strings.TrimSpace(val), ok, nil
+}
+
+// EnvironmentLoginPlan is the plan for signing in with the credentials in
+// AWS_ACCESS_KEY_ID and friends, when login is given no profile (as inside
+// 'rolevault exec'). Temporary credentials are used as they are; long-term
+// keys first become a federation token, since the console takes no
+// long-term keys. Nothing is cached: the keys are not rolevault's.
+func EnvironmentLoginPlan(region, endpointURL string, longTerm bool, d time.Duration) (*Plan, error) {
+	p := &Profile{Name: "environment", Region: region, EndpointURL: endpointURL, CredentialSource: "Environment"}
+	plan := &Plan{Profile: p, Region: region, EndpointURL: endpointURL, MinTTL: DefaultMinTTL,
+		Steps: []Step{{Kind: StepEnvironment, Profile: p.Name}}}
+	if !longTerm {
+		return plan, nil
+	}
+	why := "--duration"
+	if d == 0 {
+		d, why = DefaultFederationTokenDuration, "default for GetFederationToken"
+	}
+	if err := checkDuration(p, StepGetFederationToken, d, maxSessionTokenDuration); err != nil {
+		return nil, err
+	}
+	plan.Steps = append(plan.Steps, Step{Kind: StepGetFederationToken, Profile: p.Name, Duration: d, DurationReason: why})
+	return plan, nil
+}
