@@ -79,6 +79,7 @@ type EC2Server struct {
 	region string
 	v2only bool
 	tokens *imdsTokens
+	users  userCheck
 	ref    *refresher
 	log    logf
 
@@ -129,6 +130,7 @@ func StartEC2(ctx context.Context, creds CredentialsFunc, opts EC2Options) (*EC2
 		region: opts.Region,
 		v2only: opts.RequireToken,
 		tokens: tokens,
+		users:  userCheck{uidOf: peerUID, allowed: sameUser},
 		ref: newRefresher(base, creds, refreshOptions{
 			minTTL: opts.MinTTL, timeout: opts.RefreshTimeout, now: opts.Now,
 		}),
@@ -205,6 +207,13 @@ func (s *EC2Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ip, ok := peerIP(r); !ok || !ip.IsLoopback() {
 		s.log.printf("ec2 server: refused %s %s from %s: not a loopback peer", r.Method, r.URL.Path, r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "InvalidPeer", "only local clients are served")
+		return
+	}
+	// IMDS has no secret that keeps other accounts on this machine out, so
+	// check who they are (Linux; see peeruser.go).
+	if err := s.users.check(r); err != nil {
+		s.log.printf("ec2 server: refused %s %s from %s: %v", r.Method, r.URL.Path, r.RemoteAddr, err)
+		writeError(w, http.StatusForbidden, "InvalidUser", "%v", err)
 		return
 	}
 	if !hostIn(r, s.hosts...) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,6 +22,16 @@ func startEC2(t *testing.T, src *fakeSource, opts EC2Options) *EC2Server {
 		t.Fatalf("StartEC2: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// driveEC2 starts a server for tests that call its handler directly, with no
+// connection behind the request: the socket-table lookup has nothing to find,
+// so it is replaced by the answer "this user".
+func driveEC2(t *testing.T, src *fakeSource, opts EC2Options) *EC2Server {
+	t.Helper()
+	s := startEC2(t, src, opts)
+	s.users.uidOf = fixedUID(os.Getuid(), nil)
 	return s
 }
 
@@ -45,7 +56,7 @@ var imdsTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 func TestEC2TokenFlowServesCredentials(t *testing.T) {
 	clock := newFakeClock()
 	src := newFakeSource(clock, time.Hour)
-	s := startEC2(t, src, EC2Options{})
+	s := driveEC2(t, src, EC2Options{})
 	tok := imdsToken(t, s, "21600")
 	hdr := map[string]string{tokenHeader: tok}
 
@@ -78,7 +89,7 @@ func TestEC2TokenFlowServesCredentials(t *testing.T) {
 }
 
 func TestEC2TokenTTLBounds(t *testing.T) {
-	s := startEC2(t, newFakeSource(newFakeClock(), time.Hour), EC2Options{Lazy: true})
+	s := driveEC2(t, newFakeSource(newFakeClock(), time.Hour), EC2Options{Lazy: true})
 	for _, tt := range []struct {
 		ttl  string
 		want int
@@ -103,8 +114,8 @@ func TestEC2TokenTTLBounds(t *testing.T) {
 func TestEC2ExpiredAndForeignTokensAreRefused(t *testing.T) {
 	clock := newFakeClock()
 	src := newFakeSource(clock, time.Hour)
-	s := startEC2(t, src, EC2Options{})
-	other := startEC2(t, src, EC2Options{})
+	s := driveEC2(t, src, EC2Options{})
+	other := driveEC2(t, src, EC2Options{})
 
 	tok := imdsToken(t, s, "60")
 	get := func(tok string) int {
@@ -149,13 +160,13 @@ func tamper(tok string) string {
 
 func TestEC2IMDSv1Reads(t *testing.T) {
 	src := newFakeSource(newFakeClock(), time.Hour)
-	v1 := startEC2(t, src, EC2Options{})
+	v1 := driveEC2(t, src, EC2Options{})
 	w := serve(v1, request("GET", credsURL+DefaultRoleName, MetadataIP, nil))
 	if w.Code != 200 || !strings.Contains(w.Body.String(), keyID(1)) {
 		t.Fatalf("IMDSv1 read: %d %s", w.Code, w.Body)
 	}
 
-	v2 := startEC2(t, src, EC2Options{RequireToken: true})
+	v2 := driveEC2(t, src, EC2Options{RequireToken: true})
 	if w := serve(v2, request("GET", credsURL+DefaultRoleName, MetadataIP, nil)); w.Code != 401 {
 		t.Fatalf("IMDSv1 read with RequireToken: %d, want 401", w.Code)
 	}
@@ -167,7 +178,7 @@ func TestEC2IMDSv1Reads(t *testing.T) {
 
 func TestEC2HandlerRefusals(t *testing.T) {
 	src := newFakeSource(newFakeClock(), time.Hour)
-	s := startEC2(t, src, EC2Options{})
+	s := driveEC2(t, src, EC2Options{})
 	port := s.addr[strings.LastIndex(s.addr, ":")+1:]
 	creds := credsURL + DefaultRoleName
 
@@ -216,8 +227,8 @@ func TestEC2HandlerRefusals(t *testing.T) {
 
 func TestEC2MetadataPaths(t *testing.T) {
 	src := newFakeSource(newFakeClock(), time.Hour)
-	withRegion := startEC2(t, src, EC2Options{Region: "eu-west-1", RoleName: "dev"})
-	plain := startEC2(t, src, EC2Options{})
+	withRegion := driveEC2(t, src, EC2Options{Region: "eu-west-1", RoleName: "dev"})
+	plain := driveEC2(t, src, EC2Options{})
 
 	for _, tt := range []struct {
 		s        *EC2Server
@@ -249,7 +260,7 @@ func TestEC2MetadataPaths(t *testing.T) {
 func TestEC2FailedRefreshReturnsErrorNotStaleCredentials(t *testing.T) {
 	clock := newFakeClock()
 	src := newFakeSource(clock, time.Hour)
-	s := startEC2(t, src, EC2Options{})
+	s := driveEC2(t, src, EC2Options{})
 	src.set(func(f *fakeSource) { f.err = errors.New("AccessDenied: not authorized to perform sts:AssumeRole") })
 	clock.Add(50 * time.Minute)
 
@@ -269,7 +280,7 @@ func TestEC2FailedRefreshReturnsErrorNotStaleCredentials(t *testing.T) {
 func TestEC2RefreshesInsideMinTTL(t *testing.T) {
 	clock := newFakeClock()
 	src := newFakeSource(clock, time.Hour)
-	s := startEC2(t, src, EC2Options{MinTTL: 20 * time.Minute})
+	s := driveEC2(t, src, EC2Options{MinTTL: 20 * time.Minute})
 	clock.Add(39 * time.Minute) // 21m left
 	if w := serve(s, request("GET", credsURL+DefaultRoleName, MetadataIP, nil)); !strings.Contains(w.Body.String(), keyID(1)) {
 		t.Fatalf("outside the window: %s", w.Body)
@@ -317,5 +328,31 @@ func TestEC2OverHTTP(t *testing.T) {
 	code, body := get(t, s.URL()+strings.TrimPrefix(credsURL, "/")+DefaultRoleName, nil)
 	if code != 200 || !strings.Contains(body, keyID(1)) {
 		t.Fatalf("%d %s", code, body)
+	}
+}
+
+func TestEC2ServesOnlyThisUserAndRoot(t *testing.T) {
+	s := driveEC2(t, newFakeSource(newFakeClock(), time.Hour), EC2Options{})
+	other := os.Getuid() + 1000
+	for _, tt := range []struct {
+		name string
+		uid  int
+		err  error
+		want int
+	}{
+		{"this user", os.Getuid(), nil, 200},
+		{"root (the proxy)", 0, nil, 200},
+		{"another local user", other, nil, 403},
+		{"owner unknown on a system that should know", -1, errNoSocket, 403},
+		{"system that cannot tell", -1, errNoPeerUser, 200},
+	} {
+		s.users.uidOf = fixedUID(tt.uid, tt.err)
+		w := serve(s, request("GET", credsURL+DefaultRoleName, MetadataIP, nil))
+		if w.Code != tt.want {
+			t.Errorf("%s: %d, want %d: %s", tt.name, w.Code, tt.want, w.Body)
+		}
+		if tt.want == 403 && (strings.Contains(w.Body.String(), "ASIAFAKE") || !strings.Contains(w.Body.String(), "InvalidUser")) {
+			t.Errorf("%s: %s", tt.name, w.Body)
+		}
 	}
 }

@@ -128,6 +128,11 @@ func request(method, target, host string, hdr map[string]string) *http.Request {
 	return r
 }
 
+// fixedUID stands in for the kernel's socket table.
+func fixedUID(uid int, err error) uidFunc {
+	return func(*http.Request) (int, error) { return uid, err }
+}
+
 func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)

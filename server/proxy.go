@@ -75,7 +75,9 @@ func serveProxy(ctx context.Context, ln net.Listener, h http.Handler) error {
 
 type proxy struct {
 	listen netip.AddrPort
+	target netip.AddrPort
 	hosts  []string
+	users  userCheck
 	rp     *httputil.ReverseProxy
 }
 
@@ -92,7 +94,14 @@ func newProxy(listen netip.AddrPort, target string) (*proxy, error) {
 		hosts = append(hosts, listen.Addr().String())
 	}
 	tu := &url.URL{Scheme: "http", Host: tgt.String()}
-	p := &proxy{listen: listen, hosts: hosts}
+	p := &proxy{
+		listen: listen,
+		target: tgt,
+		hosts:  hosts,
+		// Anyone on the machine can reach 169.254.169.254; only the person
+		// whose server is behind the proxy (and root) is served.
+		users: userCheck{uidOf: peerUID, allowed: ownerOf(tgt)},
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(tu)
@@ -126,6 +135,12 @@ func newProxy(listen netip.AddrPort, target string) (*proxy, error) {
 	return p, nil
 }
 
+// noServer reports whether nothing listens on the target.
+func (p *proxy) noServer() bool {
+	_, err := listenerUID(p.target)
+	return errors.Is(err, errNoSocket)
+}
+
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// 169.254.169.254 sits on a local interface, and most systems answer ARP
 	// for local addresses on every interface, so a neighbour on the LAN (or a
@@ -135,6 +150,15 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip, ok := peerIP(r)
 	if !ok || !(ip.IsLoopback() || ip == p.listen.Addr()) {
 		writeError(w, http.StatusForbidden, "InvalidPeer", "only clients on this machine are served")
+		return
+	}
+	if err := p.users.check(r); err != nil {
+		if errors.Is(err, errNoSocket) && !errors.Is(err, errNoPeerUser) && p.noServer() {
+			writeError(w, http.StatusBadGateway, "NoCredentialServer",
+				"no rolevault EC2 server listens on %s (start one with `rolevault exec --ec2-server`)", p.target)
+			return
+		}
+		writeError(w, http.StatusForbidden, "InvalidUser", "%v", err)
 		return
 	}
 	if !hostIn(r, p.hosts...) {

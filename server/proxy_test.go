@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,7 @@ func TestProxyRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.users.uidOf = fixedUID(os.Getuid(), nil) // no connection behind these requests
 	creds := credsURL + DefaultRoleName
 	for _, tt := range []struct {
 		name string
@@ -192,5 +194,28 @@ func TestRunProxyAddresses(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("RunProxy did not return after its context was cancelled")
+	}
+}
+
+// The proxy is reachable by every account on the machine; it serves the
+// owner of the EC2 server behind it (found in the socket table) and root.
+func TestProxyServesOnlyTheServersOwner(t *testing.T) {
+	ec2 := startEC2(t, newFakeSource(nil, time.Hour), EC2Options{})
+	p, err := newProxy(netip.MustParseAddrPort(MetadataAddr), ec2.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.users.allowed = func() ([]int, error) { return []int{1500, 0}, nil } // the server's owner
+	for _, tt := range []struct {
+		uid  int
+		want int
+	}{{1500, 200}, {0, 200}, {1501, 403}} {
+		p.users.uidOf = fixedUID(tt.uid, nil)
+		// Root's own request reaches the real server as this process, which
+		// the server accepts; the refused one never leaves the proxy.
+		w := serve(p, request("GET", credsURL+DefaultRoleName, MetadataIP, nil))
+		if w.Code != tt.want {
+			t.Errorf("uid %d: %d, want %d: %s", tt.uid, w.Code, tt.want, w.Body)
+		}
 	}
 }
