@@ -3,9 +3,7 @@
 // endpoint, instance metadata, …), as any Go tool run under `rolevault exec`
 // would, and calls STS GetCallerIdentity with them.
 //
-// Each call prints one line: "<access key id> <caller ARN> <credential source>
-// <whole seconds the credentials had left when retrieved>" (-1 if they do not
-// expire).
+// Each call prints one line: "<access key id> <caller ARN> <credential source>".
 // With -distinct N it keeps calling, -every apart, until it has used N
 // different access keys, so a test can watch a credential server refresh.
 // Any failed call ends it with exit status 1; -give-up bounds the whole run
@@ -47,10 +45,6 @@ func main() {
 		if err != nil {
 			fail(ctx, "retrieving credentials", err)
 		}
-		left := -1
-		if creds.CanExpire {
-			left = int(time.Until(creds.Expires) / time.Second)
-		}
 		client := sts.NewFromConfig(cfg, func(o *sts.Options) {
 			o.Credentials = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
 			if *endpoint != "" {
@@ -61,7 +55,7 @@ func main() {
 		if err != nil {
 			fail(ctx, "GetCallerIdentity with "+creds.AccessKeyID, err)
 		}
-		fmt.Println(creds.AccessKeyID, aws.ToString(out.Arn), creds.Source, left)
+		fmt.Println(creds.AccessKeyID, aws.ToString(out.Arn), creds.Source)
 		seen[creds.AccessKeyID] = true
 		if len(seen) >= *distinct {
 			return
