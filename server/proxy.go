@@ -11,22 +11,28 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"time"
 )
 
-// RunProxy is `rolevault proxy`: it listens on listenAddr (MetadataAddr in
-// production, which needs root and the 169.254.169.254 address on a local
-// interface, see AddMetadataAlias) and forwards metadata requests to the EC2
-// server at target (EC2ProxyTarget), so clients that cannot be pointed at
-// another endpoint — older SDKs, tools with the address built in — find
-// credentials where EC2 keeps them. It returns when ctx is done.
+// RunProxy is `rolevault proxy`: it listens on listenAddr and forwards
+// metadata requests to the EC2 server at target, so clients that cannot be
+// pointed at another endpoint (older SDKs, tools with the address built in)
+// find credentials where EC2 keeps them. It returns when ctx is done.
 //
-// The proxy holds no credentials. It refuses requests from peers that are
-// not on this machine and requests whose Host is not the address it listens
-// on, then forwards with Host: 169.254.169.254, which the EC2 server checks
-// again. There is no unauthenticated /stop route (aws-vault has one, which
-// any web page can hit); the proxy stops with its process.
-func RunProxy(ctx context.Context, listenAddr, target string) error {
+// In production listenAddr is MetadataAddr, which needs root; the proxy then
+// also puts 169.254.169.254 on the loopback interface while it runs, unless
+// it is there already. target is EC2ProxyTarget, where `exec --ec2-server`
+// listens when the proxy is in use: a fixed address is how the two processes
+// find each other.
+//
+// The proxy holds no credentials. It refuses peers that are not on this
+// machine, users other than the owner of the server behind it (Linux), and
+// Hosts other than the address it listens on, then forwards with Host:
+// 169.254.169.254, which the EC2 server checks again. There is no
+// unauthenticated /stop route (aws-vault has one, which any web page can
+// hit); the proxy stops with its process.
+func RunProxy(ctx context.Context, listenAddr, target string) (err error) {
 	listen, err := netip.ParseAddrPort(listenAddr)
 	if err != nil {
 		return fmt.Errorf("proxy: listen address %q: %w", listenAddr, err)
@@ -39,6 +45,17 @@ func RunProxy(ctx context.Context, listenAddr, target string) error {
 	h, err := newProxy(listen, target)
 	if err != nil {
 		return err
+	}
+	if listen.Addr() == netip.MustParseAddr(MetadataIP) {
+		undo, aerr := ensureMetadataAlias(ctx, runtime.GOOS, hasLocalAddr, runCommand)
+		if aerr != nil {
+			return fmt.Errorf("proxy: %w", aerr)
+		}
+		defer func() {
+			if uerr := undo(); uerr != nil && err == nil {
+				err = fmt.Errorf("proxy: %w", uerr)
+			}
+		}()
 	}
 	ln, err := net.Listen("tcp", listen.String())
 	if err != nil {
