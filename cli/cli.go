@@ -26,6 +26,8 @@ type CLI struct {
 	Login   LoginCmd   `cmd:"" help:"Open the AWS console signed in with a profile's credentials."`
 	Rotate  RotateCmd  `cmd:"" help:"Rotate a profile's access key: create a new one, store it, delete the old one."`
 	Proxy   ProxyCmd   `cmd:"" help:"Forward the EC2 metadata address to exec --ec2-server (run with sudo)."`
+
+	Completion CompletionCmd `cmd:"" help:"Print a script that completes commands, flags and profile names in bash, zsh or fish."`
 }
 
 // Streams are the process's standard streams; tests pass their own.
@@ -71,6 +73,9 @@ func Main(args []string, version string, s Streams) int {
 	if err != nil {
 		fmt.Fprintf(s.Err, "rolevault: internal error building the command line: %v\n", err)
 		return ExitError
+	}
+	if code, done := completeIfAsked(parser, s); done {
+		return code
 	}
 	ctx, code, done := parse(parser, args, &exitCode)
 	if done {

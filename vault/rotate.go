@@ -215,6 +215,8 @@ func (p *Provider) Rotate(ctx context.Context, plan *Plan, keys KeyReadWriter, o
 	// lost reply would make a second key (or fail on the two-key limit).
 	out, err := client.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{}, func(o *iam.Options) { o.Retryer = aws.NopRetryer{} })
 	if err != nil {
+		ctx, cancel := cleanupContext(ctx)
+		defer cancel()
 		return res, p.createFailed(ctx, client, res, before, listErr == nil, usingMFA, err)
 	}
 	fresh := aws.Credentials{
@@ -226,6 +228,8 @@ func (p *Provider) Rotate(ctx context.Context, plan *Plan, keys KeyReadWriter, o
 	progress("Created access key %s", fresh.AccessKeyID)
 
 	if err := keys.Set(profile, fresh); err != nil {
+		ctx, cancel := cleanupContext(ctx)
+		defer cancel()
 		return res, p.undoNewKey(ctx, client, res,
 			fmt.Sprintf("could not store the new key %s in the keychain (%v)", fresh.AccessKeyID, err), err)
 	}
@@ -234,7 +238,10 @@ func (p *Provider) Rotate(ctx context.Context, plan *Plan, keys KeyReadWriter, o
 
 	if err := p.waitForKey(ctx, plan, fresh, res.UserARN, opts, progress); err != nil {
 		// The new key is not known to work: put the old one back before
-		// anything else, since it is the one known to work.
+		// anything else, since it is the one known to work. This runs on
+		// Ctrl-C too, so it must not use the cancelled context.
+		ctx, cancel := cleanupContext(ctx)
+		defer cancel()
 		if rerr := keys.Set(profile, old); rerr != nil {
 			return res, &RotateError{
 				Msg: fmt.Sprintf("the new key %s was not accepted by AWS (%v), and putting the old key %s back in the keychain failed (%v); the keychain holds %s, and both keys are active in AWS",
@@ -282,6 +289,12 @@ func (p *Provider) keyGone(ctx context.Context, plan *Plan, client *iam.Client, 
 		}
 	}
 	return !contains(ids, id)
+}
+
+// cleanupContext is for undoing a half-done rotation: it outlives a Ctrl-C
+// that stopped the rotation, but not by much.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
 // createFailed phrases a failed CreateAccessKey. Whether IAM made a key
