@@ -211,6 +211,9 @@ func TestEC2HandlerRefusals(t *testing.T) {
 		{"unknown role", "GET", credsURL + "admin", MetadataIP, nil, 404},
 		{"role-arn route does not exist", "GET", "/role-arn/arn:aws:iam::111111111111:role/admin", MetadataIP, nil, 404},
 		{"bad token", "GET", creds, MetadataIP, map[string]string{tokenHeader: "x"}, 401},
+		// What a page's fetch() sends before a PUT or a custom header.
+		{"CORS preflight", "OPTIONS", "/latest/api/token", MetadataIP, map[string]string{"Origin": "http://evil.example", "Access-Control-Request-Method": "PUT"}, 403},
+		{"aws-vault's /stop", "GET", "/stop", MetadataIP, nil, 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +223,9 @@ func TestEC2HandlerRefusals(t *testing.T) {
 			}
 			if tt.want != 200 && strings.Contains(w.Body.String(), "ASIAFAKE") {
 				t.Fatalf("refusal leaks credentials: %s", w.Body)
+			}
+			if v := w.Header().Get("Access-Control-Allow-Origin"); v != "" {
+				t.Fatalf("CORS header %q lets a web page read the response", v)
 			}
 		})
 	}

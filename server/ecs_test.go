@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -65,12 +66,18 @@ func TestECSHandlerRefusals(t *testing.T) {
 		{"POST without token", "POST", ECSPath, "127.0.0.1:" + port, nil, 403, "InvalidToken"},
 		{"role-arn route does not exist", "GET", "/role-arn/arn:aws:iam::111111111111:role/admin", "127.0.0.1:" + port, good, 404, "NotFound"},
 		{"root path", "GET", "/", "127.0.0.1:" + port, good, 404, "NotFound"},
+		// What a page's fetch() with an Authorization header sends first.
+		{"CORS preflight", "OPTIONS", ECSPath, "127.0.0.1:" + port, map[string]string{"Origin": "http://evil.example", "Access-Control-Request-Headers": "authorization"}, 403, "BrowserRequest"},
+		{"preflight without Origin", "OPTIONS", ECSPath, "127.0.0.1:" + port, map[string]string{"Access-Control-Request-Method": "GET"}, 403, "InvalidToken"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := serve(s, request(tt.method, tt.path, tt.host, tt.hdr))
 			if w.Code != tt.want {
 				t.Fatalf("status %d, want %d; body %s", w.Code, tt.want, w.Body)
+			}
+			if v := w.Header().Get("Access-Control-Allow-Origin"); v != "" {
+				t.Fatalf("CORS header %q lets a web page read the response", v)
 			}
 			body := w.Body.String()
 			if tt.want != 200 {
@@ -363,5 +370,35 @@ func TestECSStopsOnCloseAndContext(t *testing.T) {
 			t.Fatal("server still answers after its context was cancelled")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// --debug output goes to a terminal or a CI log: it may name a key, never
+// show it.
+func TestLogsMaskSecrets(t *testing.T) {
+	var lines []string
+	var mu sync.Mutex
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	src := newFakeSource(nil, time.Hour)
+	ecs := startECS(t, src, ECSOptions{Logf: logf})
+	ec2 := startEC2(t, src, EC2Options{Logf: logf})
+	get(t, ecs.URL(), map[string]string{"Authorization": ecs.token})
+	get(t, ecs.URL(), map[string]string{"Authorization": "wrong"})
+	get(t, ec2.URL()+strings.TrimPrefix(credsURL, "/")+DefaultRoleName, nil)
+
+	mu.Lock()
+	defer mu.Unlock()
+	all := strings.Join(lines, "\n")
+	if !strings.Contains(all, "served ****************0001") {
+		t.Fatalf("log does not name the served key by its last four characters:\n%s", all)
+	}
+	for _, secret := range []string{keyID(1), keyID(2), "secret-", "session-", ecs.token} {
+		if strings.Contains(all, secret) {
+			t.Fatalf("log shows %q:\n%s", secret, all)
+		}
 	}
 }

@@ -138,9 +138,17 @@ func TestProxyRefusals(t *testing.T) {
 		{"container behind NAT", MetadataIP, map[string]string{"RemoteAddr": "172.17.0.2:5555"}, 403},
 		{"other link-local peer", MetadataIP, map[string]string{"RemoteAddr": "169.254.10.10:5555"}, 403},
 		{"browser", MetadataIP, map[string]string{"Origin": "http://evil.example"}, 403},
+		// aws-vault's proxy stops on an unauthenticated GET /stop, which any
+		// page can send; here it is just a path the server does not have.
+		{"aws-vault's /stop", MetadataIP, map[string]string{"path": "/stop"}, 404},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			w := serve(p, request("GET", creds, tt.host, tt.hdr))
+			path := creds
+			if alt, ok := tt.hdr["path"]; ok {
+				path = alt
+				delete(tt.hdr, "path")
+			}
+			w := serve(p, request("GET", path, tt.host, tt.hdr))
 			if w.Code != tt.want {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.want, w.Body)
 			}
