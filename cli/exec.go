@@ -125,7 +125,16 @@ func (c *ExecCmd) runWithServer(ctx context.Context, stopSignals context.CancelF
 		}
 		serverEnv, closeServer = s.Env(), s.Close
 	} else {
-		s, err := server.StartEC2(srvCtx, credsFunc, server.EC2Options{Lazy: c.Lazy, MinTTL: minTTL, Region: env.Region, Logf: logf})
+		// The fixed address is where `rolevault proxy` looks; when another
+		// server holds it, this one still works through the endpoint
+		// variable, just not behind the proxy.
+		opts := server.EC2Options{Addr: server.EC2ProxyTarget, Lazy: c.Lazy, MinTTL: minTTL, Region: env.Region, Logf: logf}
+		s, err := server.StartEC2(srvCtx, credsFunc, opts)
+		if err != nil && !errors.Is(err, server.ErrRefresh) {
+			g.debugf("EC2 server on %s: %v; using a random port ('rolevault proxy' cannot reach it)", server.EC2ProxyTarget, err)
+			opts.Addr = ""
+			s, err = server.StartEC2(srvCtx, credsFunc, opts)
+		}
 		if err != nil {
 			return serverStartError(err)
 		}
