@@ -111,10 +111,6 @@ func (g *Globals) newProvider(f sessionFlags) (*vault.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc, err := vault.NewHTTPClient(lookupEnv)
-	if err != nil {
-		return nil, err
-	}
 	kr := &lazyKeyring{g: g}
 	return &vault.Provider{
 		Keys:  &lazyKeyStore{g: g},
@@ -125,10 +121,9 @@ func (g *Globals) newProvider(f sessionFlags) (*vault.Provider, error) {
 			}
 			fmt.Fprintf(g.streams.Err, "rolevault: waiting for %s\n", holder)
 		}},
-		MFA:        g.mfaPrompt(f.MFAToken),
-		HTTPClient: hc,
-		LookupEnv:  lookupEnv,
-		Debugf:     g.debugf,
+		MFA:       g.mfaPrompt(f.MFAToken),
+		LookupEnv: lookupEnv,
+		Debugf:    g.debugf,
 	}, nil
 }
 

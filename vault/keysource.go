@@ -198,7 +198,7 @@ func (p *Provider) ssoRoleCredentials(ctx context.Context, step Step) (aws.Crede
 	if !tok.ExpiresAt.After(p.now()) {
 		return aws.Credentials{}, &ProviderError{Err: fmt.Errorf("profile %q: the IAM Identity Center sign-in expired at %s", step.Profile, tok.ExpiresAt.Format(time.RFC3339)), HintLine: loginHint}
 	}
-	client := sso.New(sso.Options{Region: s.Region, HTTPClient: p.HTTPClient})
+	client := sso.New(sso.Options{Region: s.Region, HTTPClient: p.client()})
 	out, err := client.GetRoleCredentials(ctx, &sso.GetRoleCredentialsInput{
 		AccessToken: aws.String(tok.AccessToken), AccountId: aws.String(s.AccountID), RoleName: aws.String(s.RoleName),
 	})

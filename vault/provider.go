@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/user"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,11 +48,15 @@ const maxMFAAttempts = 3
 // cross-process lock, so concurrent callers share one MFA prompt and one STS
 // call per session.
 type Provider struct {
-	Keys       LongTermKeys
-	Cache      *SessionCache
-	Locks      *Locks
-	MFA        MFAPrompt
+	Keys  LongTermKeys
+	Cache *SessionCache
+	Locks *Locks
+	MFA   MFAPrompt
+	// HTTPClient is used for every AWS call; nil means NewHTTPClient,
+	// built on first use so a run served from the cache never reads
+	// AWS_CA_BUNDLE.
 	HTTPClient aws.HTTPClient
+	httpOnce   sync.Once
 	Now        func() time.Time
 	LookupEnv  func(string) (string, bool)
 	Debugf     func(format string, args ...any)
@@ -404,3 +410,25 @@ func promptError(step Step, err error) error {
 	}
 	return &ProviderError{Err: fmt.Errorf("%s for profile %q: %w", step.Kind, step.Profile, err), HintLine: hint}
 }
+
+// client returns the HTTP client for AWS calls, building it on first use.
+func (p *Provider) client() aws.HTTPClient {
+	p.httpOnce.Do(func() {
+		if p.HTTPClient != nil {
+			return
+		}
+		c, err := NewHTTPClient(p.lookupEnv)
+		if err != nil {
+			p.HTTPClient = failingHTTPClient{err}
+			return
+		}
+		p.HTTPClient = c
+	})
+	return p.HTTPClient
+}
+
+// failingHTTPClient reports why no HTTP client could be built (a bad
+// AWS_CA_BUNDLE) on the first call that needs one.
+type failingHTTPClient struct{ err error }
+
+func (f failingHTTPClient) Do(*http.Request) (*http.Response, error) { return nil, f.err }

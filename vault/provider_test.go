@@ -324,3 +324,29 @@ func TestFederationName(t *testing.T) {
 		}
 	}
 }
+
+// The HTTP client (and AWS_CA_BUNDLE with it) is only built when a call to
+// AWS is needed: a bad bundle fails the cold path clearly and leaves the
+// warm path alone.
+func TestProviderBuildsHTTPClientOnlyWhenCalling(t *testing.T) {
+	w := newWorld(t)
+	badBundle := func(k string) (string, bool) {
+		if k == "AWS_CA_BUNDLE" {
+			return "/nonexistent/ca.pem", true
+		}
+		return "", false
+	}
+	p := w.provider()
+	p.HTTPClient, p.LookupEnv = nil, badBundle
+	_, err := p.Retrieve(context.Background(), w.rolePlan("dev", devRole))
+	var pe *ProviderError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "AWS_CA_BUNDLE /nonexistent/ca.pem") || strings.Contains(err.Error(), "operation error") {
+		t.Fatalf("err = %v", err)
+	}
+	must(t, func() error { _, err := w.provider().Retrieve(context.Background(), w.rolePlan("dev", devRole)); return err }())
+	p = w.provider()
+	p.HTTPClient, p.LookupEnv = nil, badBundle
+	if _, err := p.Retrieve(context.Background(), w.rolePlan("dev", devRole)); err != nil {
+		t.Fatalf("warm run read AWS_CA_BUNDLE: %v", err)
+	}
+}

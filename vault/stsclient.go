@@ -85,7 +85,7 @@ func (p *Provider) stsClient(plan *Plan, creds *aws.Credentials) *sts.Client {
 	region := planRegion(plan)
 	o := sts.Options{
 		Region:     region,
-		HTTPClient: p.HTTPClient,
+		HTTPClient: p.client(),
 	}
 	if creds != nil {
 		o.Credentials = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)

@@ -60,7 +60,7 @@ func (p *Provider) explainSTSError(ctx context.Context, plan *Plan, step Step, s
 	}
 	var already *ProviderError
 	if errors.As(err, &already) {
-		return err // a prompt's own error, already phrased for a person
+		return already // already phrased for a person (a prompt, a bad CA bundle)
 	}
 	code, msg := apiCode(err), apiMessage(err)
 	what := fmt.Sprintf("%s for profile %q", step.Kind, step.Profile)
