@@ -407,7 +407,7 @@ func (p *Provider) iamClient(plan *Plan, creds aws.Credentials) (*iam.Client, er
 	}
 	o := iam.Options{
 		Region:      part.IAMRegion,
-		HTTPClient:  p.HTTPClient,
+		HTTPClient:  p.client(),
 		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
 	}
 	if ep := iamEndpoint(plan, p.lookupEnv); ep != "" {
