@@ -18,13 +18,22 @@ import (
 // LoginCmd opens the AWS console signed in with a profile's credentials, or
 // prints the console's switch-role link for a profile's role.
 type LoginCmd struct {
-	sessionFlags
-
-	Path       string `placeholder:"PATH" help:"Console page to open instead of the console home, e.g. ec2/home or s3/buckets (or a full https:// console URL)."`
-	Stdout     bool   `short:"s" help:"Print the login URL to stdout instead of opening it in the default browser."`
-	SwitchRole bool   `name:"switch-role" help:"Print or open the console's Switch Role link for the profile's role_arn, for a console you are already signed in to. Uses no credentials and no network."`
+	// The session flags, with login's own help: there is no child here,
+	// and the duration also sets the console session's length.
+	Duration   time.Duration `short:"d" env:"AWS_VAULT_DURATION" placeholder:"1h" help:"Duration of the assume-role or federated session (e.g. 1h, 90m); for a role it also sets how long the console session lasts. Default: 1h."`
+	NoSession  bool          `short:"n" help:"Skip the GetSessionToken MFA session when assuming the role; use the stored keys directly (with MFA on the AssumeRole)."`
+	MFAToken   string        `short:"t" name:"mfa-token" placeholder:"CODE" help:"The current MFA code, instead of being asked for it."`
+	Path       string        `placeholder:"PATH" help:"Console page to open instead of the console home, e.g. ec2/home or s3/buckets (or a full https:// console URL)."`
+	Region     string        `placeholder:"REGION" help:"The AWS region: picks the console's partition and the region it opens in (overrides region in the profile)."`
+	Stdout     bool          `short:"s" help:"Print the login URL to stdout instead of opening it in the default browser."`
+	SwitchRole bool          `name:"switch-role" help:"Print or open the console's Switch Role link for the profile's role_arn, for a console you are already signed in to. Uses no credentials and no network."`
 
 	Profile string `arg:"" optional:"" help:"Name of the profile (from ~/.aws/config). If none given, the credentials in the environment are used (e.g. inside 'rolevault exec')." predictor:"profile"`
+}
+
+// credentialFlags are login's flags in the form the credential setup takes.
+func (c *LoginCmd) credentialFlags() sessionFlags {
+	return sessionFlags{Duration: c.Duration, NoSession: c.NoSession, Region: c.Region, MFAToken: c.MFAToken}
 }
 
 // Help is shown under 'rolevault login --help'.
@@ -97,7 +106,7 @@ func (c *LoginCmd) Run(g *Globals) error {
 // federation token. A GetSessionToken session is never handed over: the
 // federation endpoint refuses it (aws-vault #1191).
 func (c *LoginCmd) profileCredentials(ctx context.Context, g *Globals) (creds aws.Credentials, region string, duration time.Duration, kind vault.StepKind, err error) {
-	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, vault.PlanOptions{Federation: true})
+	setup, err := g.setupCredentials(c.Profile, c.credentialFlags(), vault.PlanOptions{Federation: true})
 	if err != nil {
 		return creds, "", 0, "", err
 	}
@@ -183,7 +192,7 @@ func (c *LoginCmd) environmentCredentials(ctx context.Context, g *Globals) (aws.
 	if err != nil {
 		return aws.Credentials{}, "", err
 	}
-	prov, err := g.newProvider(c.sessionFlags)
+	prov, err := g.newProvider(c.credentialFlags())
 	if err != nil {
 		return aws.Credentials{}, "", err
 	}
