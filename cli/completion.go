@@ -9,6 +9,7 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/posener/complete"
+	"github.com/rolevault/rolevault/prompt"
 	"github.com/rolevault/rolevault/vault"
 	"github.com/willabides/kongplete"
 )
@@ -104,6 +105,16 @@ func completeIfAsked(p *kong.Kong, s Streams) (code int, done bool) {
 	code = -1
 	kongplete.Complete(p,
 		kongplete.WithPredictor("profile", complete.PredictFunc(predictProfiles)),
+		// Registered ahead of the flags that may name them; an unused
+		// predictor costs nothing, a missing one fails every completion.
+		kongplete.WithPredictor("backend", complete.PredictFunc(func(complete.Args) []string {
+			names := make([]string, len(backendNames))
+			for i, b := range backendNames {
+				names[i] = string(b)
+			}
+			return names
+		})),
+		kongplete.WithPredictor("prompt", complete.PredictSet(prompt.Drivers()...)),
 		kongplete.WithErrorHandler(func(err error) { fmt.Fprintf(s.Err, "rolevault: completion: %v\n", err) }),
 		kongplete.WithExitFunc(func(c int) {
 			if code == -1 {
