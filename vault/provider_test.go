@@ -343,7 +343,10 @@ func TestProviderBuildsHTTPClientOnlyWhenCalling(t *testing.T) {
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "AWS_CA_BUNDLE /nonexistent/ca.pem") || strings.Contains(err.Error(), "operation error") {
 		t.Fatalf("err = %v", err)
 	}
-	must(t, func() error { _, err := w.provider().Retrieve(context.Background(), w.rolePlan("dev", devRole)); return err }())
+	must(t, func() error {
+		_, err := w.provider().Retrieve(context.Background(), w.rolePlan("dev", devRole))
+		return err
+	}())
 	p = w.provider()
 	p.HTTPClient, p.LookupEnv = nil, badBundle
 	if _, err := p.Retrieve(context.Background(), w.rolePlan("dev", devRole)); err != nil {
