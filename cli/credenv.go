@@ -70,7 +70,8 @@ func buildEnviron(parent []string, set [][2]string, unset []string) []string {
 	return out
 }
 
-// Export formats. export-json is aws-vault v7's name for json.
+// Export formats, as aws-vault v7 names them; export-json is accepted as
+// another name for json.
 var exportFormats = []string{"env", "export-env", "json", "export-json", "ini"}
 
 // processDocument is credential_process's Version 1 output.
@@ -110,7 +111,8 @@ func writeExport(w io.Writer, format string, env childEnv, creds aws.Credentials
 			fmt.Fprintf(&b, "%s%s=%s\n", prefix, kv[0], shellQuote(kv[1]))
 		}
 	case "ini":
-		fmt.Fprintf(&b, "[%s]\n", env.Profile)
+		// aws-vault writes the config file's section form.
+		fmt.Fprintf(&b, "[profile %s]\n", env.Profile)
 		fmt.Fprintf(&b, "aws_access_key_id = %s\naws_secret_access_key = %s\n", creds.AccessKeyID, creds.SecretAccessKey)
 		if creds.SessionToken != "" {
 			fmt.Fprintf(&b, "aws_session_token = %s\n", creds.SessionToken)

@@ -41,11 +41,8 @@ func (c *ExecCmd) Help() string {
 
 // Run fetches the credentials and starts the command.
 func (c *ExecCmd) Run(g *Globals) error {
-	if v, ok := lookupEnv("AWS_VAULT"); ok && v != "" {
-		return &hintedError{
-			msg:  fmt.Sprintf("already in a session for profile %q (AWS_VAULT is set); nesting sessions mixes credentials", v),
-			hint: "Exit that shell first, or 'unset AWS_VAULT' to force.",
-		}
+	if err := refuseNesting(); err != nil {
+		return err
 	}
 	if c.ECSServer && c.EC2Server {
 		return &hintedError{msg: "--ecs-server and --ec2-server cannot be used together", hint: "Pick one: --ecs-server suits current SDKs; --ec2-server suits tools that only know instance metadata."}
@@ -230,4 +227,17 @@ func runChild(g *Globals, command string, args, environ []string, replace bool) 
 		return &ExitCodeError{Code: exitStatus(ee)}
 	}
 	return fmt.Errorf("waiting for %s: %w", command, err)
+}
+
+// refuseNesting stops exec and export inside a shell that exec started, as
+// aws-vault does: the child's keys would silently become the source of the
+// new session.
+func refuseNesting() error {
+	if v, ok := lookupEnv("AWS_VAULT"); ok && v != "" {
+		return &hintedError{
+			msg:  fmt.Sprintf("already in a session for profile %q (AWS_VAULT is set); nesting sessions mixes credentials", v),
+			hint: "Exit that shell first, or 'unset AWS_VAULT' to force.",
+		}
+	}
+	return nil
 }

@@ -8,7 +8,7 @@ import (
 type ExportCmd struct {
 	sessionFlags
 
-	Format  string `default:"env" enum:"env,export-env,json,export-json,ini" help:"Output format: env (KEY=value lines), export-env (export KEY=value), json (credential_process Version 1; export-json is aws-vault's name for it) or ini."`
+	Format  string `default:"env" enum:"env,export-env,json,export-json,ini" help:"Output format: env (KEY=value lines), export-env (export KEY=value), json (a credential_process Version 1 document; export-json is accepted too) or ini."`
 	Profile string `arg:"" help:"Name of the profile (from ~/.aws/config)." predictor:"profile"`
 }
 
@@ -26,6 +26,9 @@ document only when everything succeeded.`
 // Run fetches the credentials and prints them. Nothing reaches stdout unless
 // the whole document is ready.
 func (c *ExportCmd) Run(g *Globals) error {
+	if err := refuseNesting(); err != nil {
+		return err
+	}
 	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, vault.PlanOptions{})
 	if err != nil {
 		return err
