@@ -13,7 +13,7 @@ import (
 
 // AddCmd stores a profile's long-term access key in the keyring.
 type AddCmd struct {
-	Profile   string `arg:"" help:"Profile to store the key under: the NAME of [profile NAME] in ~/.aws/config (the profile that has no source_profile)."`
+	Profile   string `arg:"" help:"Profile to store the key under: the NAME of [profile NAME] in ~/.aws/config (the profile that has no source_profile)." predictor:"profile"`
 	Env       bool   `help:"Read the key from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead of asking on the terminal."`
 	AddConfig bool   `default:"true" negatable:"" help:"Add [profile NAME] to the AWS config file if it is not there (--no-add-config to leave the file alone)."`
 }

@@ -17,7 +17,7 @@ import (
 // and without reading any secret: the config, the plan, and the session
 // cache's non-secret expiry index are all it looks at.
 type ExplainCmd struct {
-	Profile   string        `arg:"" help:"The profile to explain."`
+	Profile   string        `arg:"" help:"The profile to explain." predictor:"profile"`
 	JSON      bool          `name:"json" help:"Print the plan as a JSON document, for scripts."`
 	NoSession bool          `short:"n" help:"Explain the plan without the GetSessionToken MFA session, as exec --no-session would run it."`
 	Duration  time.Duration `short:"d" env:"AWS_VAULT_DURATION" placeholder:"1h" help:"Explain the plan for this session duration, as exec --duration would run it."`

@@ -8,8 +8,8 @@ import (
 // match aws-vault v7's names so scripts and muscle memory carry over.
 type Globals struct {
 	Debug                   bool   `help:"Show debugging output on stderr (keys and tokens are masked)."`
-	Backend                 string `env:"AWS_VAULT_BACKEND" placeholder:"NAME" help:"Keyring backend: keychain, wincred, secret-service, kwallet, keyctl, pass or file. Default: the first that opens."`
-	Prompt                  string `env:"AWS_VAULT_PROMPT" placeholder:"DRIVER" help:"How to ask for MFA codes: terminal, ykman, zenity, kdialog, osascript or wincredui."`
+	Backend                 string `env:"AWS_VAULT_BACKEND" placeholder:"NAME" help:"Keyring backend: keychain, wincred, secret-service, kwallet, keyctl, pass or file. Default: the first that opens." predictor:"backend"`
+	Prompt                  string `env:"AWS_VAULT_PROMPT" placeholder:"DRIVER" help:"How to ask for MFA codes: terminal, ykman, zenity, kdialog, osascript or wincredui." predictor:"prompt"`
 	Keychain                string `env:"AWS_VAULT_KEYCHAIN_NAME" default:"aws-vault" placeholder:"NAME" help:"Name of the macOS keychain to use."`
 	SecretServiceCollection string `env:"AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME" default:"awsvault" placeholder:"NAME" help:"Name of the secret-service collection to use."`
 	PassDir                 string `env:"AWS_VAULT_PASS_PASSWORD_STORE_DIR" placeholder:"DIR" help:"Password store directory for the pass backend."`

@@ -10,7 +10,7 @@ import (
 
 // RemoveCmd deletes a profile's stored access key and its cached sessions.
 type RemoveCmd struct {
-	Profile      string `arg:"" help:"Profile whose stored access key to delete."`
+	Profile      string `arg:"" help:"Profile whose stored access key to delete." predictor:"profile"`
 	Force        bool   `short:"f" help:"Delete without asking for confirmation."`
 	SessionsOnly bool   `short:"s" hidden:"" help:"Only delete the cached sessions (as aws-vault's legacy flag; prefer 'rolevault clear')."`
 }
