@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/rolevault/rolevault/prompt"
@@ -33,13 +34,13 @@ not on role profiles: a profile with source_profile gets its keys from there.
 
 // An access key ID is 16–128 upper-case letters and digits (IAM's limits);
 // the long-term ones start with AKIA.
-var accessKeyIDShape = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+var accessKeyIDShape = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9]{16,128}$`) })
 
 func validateKey(id, secret string) error {
 	switch {
 	case id == "":
 		return &hintedError{msg: "the access key ID is empty", hint: "It is the 20-character ID starting with AKIA shown when the key was created."}
-	case !accessKeyIDShape.MatchString(id):
+	case !accessKeyIDShape().MatchString(id):
 		// Never echo what was typed: it may be the secret pasted in the wrong field.
 		return &hintedError{msg: fmt.Sprintf("that does not look like an access key ID (%d characters; expected about 20 upper-case letters and digits starting with AKIA)", len(id)),
 			hint: "Did you swap the ID and the secret? The ID comes first."}

@@ -477,7 +477,7 @@ func dirHasItems(dir string) bool {
 
 // noObjectAtRoot is gnome-keyring's answer (quotes vary by locale) when a
 // create or unlock prompt was dismissed and go-libsecret used the empty path.
-var noObjectAtRoot = regexp.MustCompile(`Object does not exist at path .?/.?$`)
+var noObjectAtRoot = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Object does not exist at path .?/.?$`) })
 
 // checkedKeyring turns the backends' raw failures into errors that say what to
 // do: a wrong file passphrase, a locked collection or keychain.
@@ -539,7 +539,7 @@ func (k *checkedKeyring) explain(err error) error {
 				err:  fmt.Errorf("%w: %v", ErrKeyringLocked, err),
 			}
 		}
-		if noObjectAtRoot.MatchString(msg) {
+		if noObjectAtRoot().MatchString(msg) {
 			// Creating or unlocking needed a password prompt, and the daemon
 			// could not show one (no display), so it answered with no object.
 			return &hintedError{

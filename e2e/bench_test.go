@@ -211,3 +211,16 @@ func TestColdPathSTSCalls(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVersionProcess is rolevault's own start-up floor (runtime, package
+// initialisation, building the command line) with no work, to separate that
+// cost from the credential path's.
+func BenchmarkVersionProcess(b *testing.B) {
+	w := newBenchWorld(b)
+	b.ResetTimer()
+	for range b.N {
+		if out, err := w.run("", nil, "--version"); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}

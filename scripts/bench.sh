@@ -10,15 +10,17 @@ go test -run '^$' -bench 'LoadAndPlan|ProfileNames|ResolveAndPlan' -benchmem -be
 
 echo
 echo "== warm credential path, whole processes, file keyring (target: within 2x of hello world, 1 keyring read, 0 STS calls)"
-go test -run '^$' -bench 'WarmExportJSON|WarmExecTrue|HelloWorldProcess' -benchtime 40x ./e2e | tee "$out" | grep -E '^Benchmark'
+go test -run '^$' -bench 'WarmExportJSON|WarmExecTrue|HelloWorldProcess|VersionProcess' -benchtime 40x ./e2e | tee "$out" | grep -E '^Benchmark'
 awk '
   /^BenchmarkHelloWorldProcess/ { hello = $3 }
   /^BenchmarkWarmExportJSON/    { export = $3; er = $5 }
   /^BenchmarkWarmExecTrue/      { execv = $3; xr = $5 }
+  /^BenchmarkVersionProcess/    { version = $3 }
   END {
     if (hello > 0) {
       printf "\n%-34s %10s %8s %14s\n", "", "ms/run", "vs hello", "keyring reads"
       printf "%-34s %10.2f %8s %14s\n", "hello-world Go binary", hello/1e6, "1.00x", "-"
+      printf "%-34s %10.2f %7.2fx %14s\n", "rolevault --version (start-up)", version/1e6, version/hello, "0"
       printf "%-34s %10.2f %7.2fx %14s\n", "rolevault export --format=json", export/1e6, export/hello, er
       printf "%-34s %10.2f %7.2fx %14s\n", "rolevault exec P -- true", execv/1e6, execv/hello, xr
     }

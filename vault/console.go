@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -228,7 +229,7 @@ var consoleColors = map[string]string{
 	"blue":   "83d4e8",
 }
 
-var hexColor = regexp.MustCompile(`^#?[0-9a-fA-F]{6}$`)
+var hexColor = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#?[0-9a-fA-F]{6}$`) })
 
 // ConsoleColor turns a rolevault_color value into the switch-role page's
 // colour parameter: a palette name (red, orange, yellow, green, blue) or six
@@ -241,14 +242,14 @@ func ConsoleColor(v string) (string, error) {
 	if c, ok := consoleColors[strings.ToLower(v)]; ok {
 		return c, nil
 	}
-	if hexColor.MatchString(v) {
+	if hexColor().MatchString(v) {
 		return strings.ToLower(strings.TrimPrefix(v, "#")), nil
 	}
 	return "", fmt.Errorf("%s = %q is not a console colour: use red, orange, yellow, green, blue or six hex digits", ColorKey, v)
 }
 
 // roleARNParts splits arn:PARTITION:iam::ACCOUNT:role/PATH/NAME.
-var roleARNParts = regexp.MustCompile(`^arn:([a-z-]+):iam::(\d{12}):role/(.+)$`)
+var roleARNParts = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^arn:([a-z-]+):iam::(\d{12}):role/(.+)$`) })
 
 // maxSwitchRoleName is the console's limit on a role's path plus name.
 const maxSwitchRoleName = 64
@@ -259,7 +260,7 @@ const maxSwitchRoleName = 64
 // credentials are involved: the link only fills in the form of a console
 // that is already signed in.
 func SwitchRoleURL(roleARN, displayName, color string) (string, error) {
-	m := roleARNParts.FindStringSubmatch(roleARN)
+	m := roleARNParts().FindStringSubmatch(roleARN)
 	if m == nil {
 		return "", fmt.Errorf("role_arn %q is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)", roleARN)
 	}

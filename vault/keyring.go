@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -213,12 +214,14 @@ func isNotFound(err error) bool {
 // (older releases used the other shapes below) and SSO tokens under
 // "oidc:<start URL>". None of them is a profile.
 var (
-	awsVaultSessionName     = regexp.MustCompile(`^[^,]+,([^,]+),[^,]*,[0-9]+$`)
-	awsVaultOldSessionNames = []*regexp.Regexp{
-		regexp.MustCompile(`^session,[^,]+,[^,]*,[0-9]{2,}$`),
-		regexp.MustCompile(`^session:[^ ]+:[^ ]*:[^:]+$`),
-		regexp.MustCompile(`^.+? session \(\d+\)$`),
-	}
+	awsVaultSessionName     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^,]+,([^,]+),[^,]*,[0-9]+$`) })
+	awsVaultOldSessionNames = sync.OnceValue(func() []*regexp.Regexp {
+		return []*regexp.Regexp{
+			regexp.MustCompile(`^session,[^,]+,[^,]*,[0-9]{2,}$`),
+			regexp.MustCompile(`^session:[^ ]+:[^ ]*:[^:]+$`),
+			regexp.MustCompile(`^.+? session \(\d+\)$`),
+		}
+	})
 )
 
 func isForeignNonKeyItem(name string) bool {
@@ -228,7 +231,7 @@ func isForeignNonKeyItem(name string) bool {
 	if _, ok := awsVaultSessionProfile(name); ok {
 		return true
 	}
-	for _, re := range awsVaultOldSessionNames {
+	for _, re := range awsVaultOldSessionNames() {
 		if re.MatchString(name) {
 			return true
 		}
@@ -238,7 +241,7 @@ func isForeignNonKeyItem(name string) bool {
 
 // awsVaultSessionProfile decodes the profile from an aws-vault v7 session name.
 func awsVaultSessionProfile(name string) (string, bool) {
-	m := awsVaultSessionName.FindStringSubmatch(name)
+	m := awsVaultSessionName().FindStringSubmatch(name)
 	if m == nil {
 		return "", false
 	}

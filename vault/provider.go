@@ -348,7 +348,7 @@ func FederationName(arn string) string {
 			break
 		}
 	}
-	name = invalidSessionChars.ReplaceAllString(name, "-")
+	name = invalidSessionChars().ReplaceAllString(name, "-")
 	if len(name) > 32 {
 		name = name[:32]
 	}
@@ -358,14 +358,14 @@ func FederationName(arn string) string {
 	return name
 }
 
-var invalidSessionChars = regexp.MustCompile(`[^\w+=,.@-]`)
+var invalidSessionChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^\w+=,.@-]`) })
 
 // DefaultRoleSessionName names role sessions when role_session_name is not
 // set: the local user name, so CloudTrail shows who assumed the role, and a
 // timestamp when that name cannot be used.
 func DefaultRoleSessionName(now time.Time) string {
 	if u, err := user.Current(); err == nil {
-		name := invalidSessionChars.ReplaceAllString(u.Username, "-")
+		name := invalidSessionChars().ReplaceAllString(u.Username, "-")
 		if len(name) > 64 {
 			name = name[:64]
 		}
