@@ -361,8 +361,24 @@ func checkSIGTERMReachesChild(t *testing.T, w *world, args []string) {
 		t.Fatalf("the child did not start within 30 s; stderr: %s", stderr.String())
 	}
 	must(t, cmd.Process.Signal(syscall.SIGTERM))
-	rest, _ := io.ReadAll(lines)
-	err = cmd.Wait()
+	// A signal that is swallowed leaves the child looping: give up after
+	// 30 s (the deferred kill ends the group) rather than hang the suite.
+	type end struct {
+		rest []byte
+		err  error
+	}
+	ended := make(chan end, 1)
+	go func() {
+		rest, _ := io.ReadAll(lines)
+		ended <- end{rest, cmd.Wait()}
+	}()
+	var rest []byte
+	select {
+	case e := <-ended:
+		rest, err = e.rest, e.err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("SIGTERM to rolevault (%v): the child was still running 30 s later (signal not forwarded?); stderr: %s", args, stderr.String())
+	}
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
