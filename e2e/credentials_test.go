@@ -66,10 +66,10 @@ print(s.client("sts", endpoint_url=sys.argv[1]).get_caller_identity()["Arn"])
 	}
 }
 
-// TestWarmCacheAndDebugLog: a second export is served from the cache with
-// no STS call and exactly one keyring read (the role-b session), and neither
-// the cold nor the warm --debug log holds a secret key, a session token or
-// an unmasked access key ID.
+// TestWarmCacheAndDebugLog: a second export, and an exec after it, are
+// served from the cache with no STS call and exactly one keyring read (the
+// role-b session), and no --debug log, cold or warm, holds a secret key, a
+// session token or an unmasked access key ID.
 func TestWarmCacheAndDebugLog(t *testing.T) {
 	w := newWorld(t)
 	cold := w.E.Run(t, "--debug", "export", "--format=json", "role-b")
@@ -93,11 +93,21 @@ func TestWarmCacheAndDebugLog(t *testing.T) {
 		t.Errorf("mfa_process ran %d times, want 1", w.mfaRuns(t))
 	}
 
+	// exec's warm path is the same single read, before the child starts.
+	warmExec := w.E.Run(t, "--debug", "exec", "role-b", "--", "sh", "-c", `test "$AWS_ACCESS_KEY_ID" = "$0"`, c1.AccessKeyID)
+	expect(t, warmExec, 0)
+	if n := strings.Count(warmExec.Stderr, "rolevault: debug: keyring read "); n != 1 {
+		t.Errorf("the warm exec read the keyring %d times, want 1:\n%s", n, warmExec.Stderr)
+	}
+	if h := w.STS.History(); len(h) != 0 {
+		t.Errorf("the warm exec called STS: %+v", h)
+	}
+
 	ids := []string{w.KeyID}
 	for _, s := range w.STS.Sessions() {
 		ids = append(ids, s.AccessKeyID)
 	}
-	for name, r := range map[string]Result{"cold": cold, "warm": warm} {
+	for name, r := range map[string]Result{"cold": cold, "warm": warm, "warm exec": warmExec} {
 		for _, s := range w.secrets() {
 			if strings.Contains(r.Stderr, s) {
 				t.Errorf("the %s --debug log holds secret %s…:\n%s", name, s[:6], r.Stderr)
@@ -146,6 +156,27 @@ func TestExportFailsWithEmptyStdout(t *testing.T) {
 			t.Errorf("want the CLI to report rolevault's error (not a JSON parse error): %s", r)
 		}
 	})
+}
+
+// TestRoleMFAProcessServesSourceSession: mfa_process written only on the
+// role profile is used for the GetSessionToken of its source, which names
+// the same MFA device but has no mfa_process of its own.
+func TestRoleMFAProcessServesSourceSession(t *testing.T) {
+	w := newWorld(t)
+	w.E.WriteConfig(t, w.config("[profile bare-login]\nregion = us-east-1\nendpoint_url = "+w.URL+"\nmfa_serial = "+w.Serial+"\n\n"+
+		"[profile with-process]\nregion = us-east-1\nendpoint_url = "+w.URL+"\nsource_profile = bare-login\nrole_arn = "+w.RoleA+
+		"\nmfa_serial = "+w.Serial+"\nmfa_process = "+w.MFAProcess+"\n"))
+	w.E.Set("AWS_ACCESS_KEY_ID", w.KeyID, "AWS_SECRET_ACCESS_KEY", w.Secret)
+	r := w.E.Run(t, "add", "bare-login", "--env", "--no-add-config")
+	delete(w.E.Vars, "AWS_ACCESS_KEY_ID")
+	delete(w.E.Vars, "AWS_SECRET_ACCESS_KEY")
+	expect(t, r, 0)
+	r = w.E.Run(t, "export", "--format=json", "with-process")
+	expect(t, r, 0)
+	if w.mfaRuns(t) != 1 || w.STS.Calls("GetSessionToken") != 1 {
+		t.Errorf("want the role's mfa_process to answer the source's GetSessionToken: %d runs, %d GetSessionToken; %s",
+			w.mfaRuns(t), w.STS.Calls("GetSessionToken"), r)
+	}
 }
 
 // wrongCode is a six-digit code the emulator does not accept now.

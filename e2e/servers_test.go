@@ -78,14 +78,14 @@ print(s.client("sts", endpoint_url=sys.argv[1]).get_caller_identity()["Arn"])
 // TestECSServerRefreshesWithoutMFA: a child that keeps calling STS through
 // several expiries of its role credentials gets new ones from the server each
 // time, built on the one MFA session: no second MFA code. The emulator caps
-// role sessions at a minute (after issuing the 8-hour MFA session) and
-// AWS_MIN_TTL=30s makes rolevault refresh them half-way, so three
-// generations take about a minute instead of hours.
+// role sessions at 45 s (after issuing the 8-hour MFA session) and
+// AWS_MIN_TTL=30s makes rolevault refresh them once 30 s are left, so three
+// generations take about half a minute instead of hours.
 func TestECSServerRefreshesWithoutMFA(t *testing.T) {
 	w := newWorld(t)
 	sdk := toolBinary(t, "sdkcaller")
 	t.Parallel() // mostly waiting for expiries
-	w.STS.OnSuccess("GetSessionToken", func(ststest.Call) { w.STS.SetMaxSessionLifetime(time.Minute) })
+	w.STS.OnSuccess("GetSessionToken", func(ststest.Call) { w.STS.SetMaxSessionLifetime(45 * time.Second) })
 	w.E.Set("AWS_MIN_TTL", "30s")
 
 	argv := []string{binary, "exec", "--ecs-server", "role-b", "--", "sh", "-c", noKeysThen, "sh",
