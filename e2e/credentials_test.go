@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 // rolevault as a credential source for real clients: credential_process for
@@ -291,27 +293,6 @@ func TestConcurrentExportsShareOneMFAPrompt(t *testing.T) {
 	if waited == 0 {
 		t.Errorf("no process said it was waiting for another")
 	}
-}
-
-// runQuiet is Env.Exec without a *testing.T (for goroutines) and with a
-// timeout of the caller's choosing; a timeout is reported in Stderr.
-func runQuiet(e *Env, timeout time.Duration, argv ...string) Result {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env, cmd.Dir = e.Environ(), e.Home
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := Result{Args: argv, Stdout: out.String(), Stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.Code = ee.ExitCode()
-	case err != nil:
-		r.Code, r.Stderr = -1, r.Stderr+"\n(test: "+err.Error()+")"
-	}
-	return r
 }
 
 // TestExecExitCodesAndSignals: the child's exit status and death by signal

@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 // The credential servers of `exec --ecs-server` and `exec --ec2-server`, read
