@@ -401,3 +401,32 @@ func checkSIGTERMReachesChild(t *testing.T, w *world, args []string) {
 			args, code, err, rest, stderr.String())
 	}
 }
+
+// TestNoTerminalForMFAPrompt: a profile that needs an MFA code, run where no
+// terminal exists (setsid drops the controlling terminal) and with no
+// mfa_process: one line saying how to give a code, empty stdout, and no call
+// to STS that could burn a code.
+func TestNoTerminalForMFAPrompt(t *testing.T) {
+	w := newWorld(t)
+	requireTool(t, "setsid", "util-linux")
+	w.E.WriteConfig(t, w.config("[profile bare-login]\nregion = us-east-1\nendpoint_url = "+w.URL+"\nmfa_serial = "+w.Serial+"\n\n"+
+		"[profile bare-role]\nregion = us-east-1\nendpoint_url = "+w.URL+"\nsource_profile = bare-login\nrole_arn = "+w.RoleA+"\nmfa_serial = "+w.Serial+"\n"))
+	w.E.Set("AWS_ACCESS_KEY_ID", w.KeyID, "AWS_SECRET_ACCESS_KEY", w.Secret)
+	expect(t, w.E.Run(t, "add", "bare-login", "--env", "--no-add-config"), 0)
+	delete(w.E.Vars, "AWS_ACCESS_KEY_ID")
+	delete(w.E.Vars, "AWS_SECRET_ACCESS_KEY")
+	w.STS.ResetCounters()
+
+	r := w.E.Exec(t, "setsid", binary, "export", "--format=json", "bare-role")
+	if r.Code != 1 || r.Stdout != "" {
+		t.Fatalf("want exit 1 and empty stdout: %s", r)
+	}
+	for _, want := range []string{"no terminal to ask for the MFA code for " + w.Serial, "--mfa-token", "mfa_process"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q: %s", want, r)
+		}
+	}
+	if n := len(w.STS.History()); n != 0 {
+		t.Errorf("%d STS calls before a code was available, want 0", n)
+	}
+}
