@@ -13,6 +13,10 @@ trap cleanup EXIT
 bold() { if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
+# Build the emulator and a small aws-sdk-go-v2 client first, while HOME still
+# points at the Go module cache.
+(cd "$ROOT" && go build -o "$TMP/ststest" ./internal/cmd/ststest && go build -o "$TMP/sdkcaller" ./e2e/internal/sdkcaller)
+
 # An isolated world: its own HOME, AWS config, keyring and cache.
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
       AWS_REGION AWS_DEFAULT_REGION AWS_VAULT AWS_CA_BUNDLE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS
@@ -22,7 +26,6 @@ export ROLEVAULT_CACHE_DIR="$TMP/cache" AWS_EC2_METADATA_DISABLED=true NO_COLOR=
 mkdir -p "$HOME" "$TMP/aws"
 
 bold "Starting the STS emulator (internal/cmd/ststest) with the demo accounts"
-(cd "$ROOT" && go build -o "$TMP/ststest" ./internal/cmd/ststest)
 "$TMP/ststest" -fixture "$ROOT/internal/cmd/ststest/demo.json" -v >"$TMP/emu.out" 2>"$TMP/emu.log" &
 EMU_PID=$!
 for _ in $(seq 100); do grep -q STSTEST_URL "$TMP/emu.out" 2>/dev/null && break; sleep 0.05; done
@@ -109,6 +112,42 @@ echo "STS calls: $(( $(sts_calls) - before ))"
 
 bold "rolevault list   (sessions and time left)"
 run "$BIN" list
+
+bold "A long job under --ecs-server survives credential refreshes"
+# A second emulator whose role sessions last 40 seconds instead of an hour,
+# and AWS_MIN_TTL=30s, so refreshes come every ~10 s instead of every hour.
+# The child is an ordinary aws-sdk-go-v2 program that keeps calling STS.
+"$TMP/ststest" -fixture "$ROOT/internal/cmd/ststest/demo.json" -max-session-lifetime 40s -v >"$TMP/emu2.out" 2>"$TMP/emu2.log" &
+EMU2_PID=$!
+for _ in $(seq 100); do grep -q STSTEST_URL "$TMP/emu2.out" 2>/dev/null && break; sleep 0.05; done
+URL2=$(sed -n 's/^STSTEST_URL=//p' "$TMP/emu2.out")
+cat >>"$AWS_CONFIG_FILE" <<CONFIG
+
+[profile login-long]
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+mfa_process = $AUTH
+endpoint_url = $URL2
+
+[profile prod-long]
+source_profile = login-long
+role_arn = arn:aws:iam::444444444444:role/administrator
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+endpoint_url = $URL2
+CONFIG
+AWS_ACCESS_KEY_ID=AKIAALICEDEMOEXAMPLE AWS_SECRET_ACCESS_KEY='demoALICEsecretKEY/notREAL/EXAMPLE+00000' \
+  "$BIN" add --env login-long >/dev/null
+printf '$ AWS_MIN_TTL=30s rolevault exec --ecs-server prod-long -- sdkcaller -distinct 3 -every 4s\n'
+AWS_MIN_TTL=30s "$BIN" exec --ecs-server prod-long -- "$TMP/sdkcaller" -endpoint "$URL2" -distinct 3 -every 4s -give-up 2m |
+  awk '{ printf "  call %2d  key %s…  %s  (%s)\n", NR, substr($1, 1, 8), $2, $3 }'
+echo "GetSessionToken calls: $(grep -c 'GetSessionToken' "$TMP/emu2.log"), AssumeRole calls: $(grep -c 'AssumeRole' "$TMP/emu2.log") — one MFA code, fresh role keys without asking again"
+kill "$EMU2_PID" 2>/dev/null || true
+
+bold "rolevault login --switch-role prod   (the console link for people who sign in to the login account)"
+run "$BIN" login --switch-role prod
+
+bold "rolevault login --stdout prod   (the console sign-in URL it would open; the emulator plays the federation endpoint)"
+printf '$ rolevault login --stdout prod\n'
+ROLEVAULT_FEDERATION_URL="$URL/federation" "$BIN" login --stdout prod
 
 echo
 echo "Done. Everything lived in $TMP, which is now removed."
