@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -83,11 +81,7 @@ type EC2Server struct {
 	ref    *refresher
 	log    logf
 
-	srv       *http.Server
-	cancel    context.CancelFunc
-	served    chan struct{}
-	closeOnce sync.Once
-	closeErr  error
+	lifecycle
 }
 
 // StartEC2 starts an EC2-metadata-style credential server. It runs until ctx
@@ -134,25 +128,9 @@ func StartEC2(ctx context.Context, creds CredentialsFunc, opts EC2Options) (*EC2
 		ref: newRefresher(base, creds, refreshOptions{
 			minTTL: opts.MinTTL, timeout: opts.RefreshTimeout, now: opts.Now,
 		}),
-		log:    opts.Logf,
-		cancel: cancel,
-		served: make(chan struct{}),
+		log: opts.Logf,
 	}
-	s.srv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          log.New(io.Discard, "", 0),
-		BaseContext:       func(net.Listener) context.Context { return base },
-	}
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(ln)
-	}()
-	go func() {
-		<-base.Done()
-		_ = s.Close()
-	}()
+	s.serve(base, cancel, ln, s)
 
 	// Fetching up front matters more here than for ECS: the Go SDK's IMDS
 	// client waits 0.5 s for a response header and botocore 1 s, far less
@@ -188,14 +166,7 @@ func (s *EC2Server) Env() []string {
 
 // Close stops the server and any refresh in flight. It is safe to call more
 // than once.
-func (s *EC2Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.cancel()
-		s.closeErr = s.srv.Close()
-		<-s.served
-	})
-	return s.closeErr
-}
+func (s *EC2Server) Close() error { return s.close() }
 
 // ServeHTTP checks the peer, Host and origin, then routes. IMDS answers plain
 // text except for the JSON documents; errors follow that where SDKs read

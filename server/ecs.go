@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -51,11 +48,7 @@ type ECSServer struct {
 	ref   *refresher
 	log   logf
 
-	srv       *http.Server
-	cancel    context.CancelFunc
-	served    chan struct{}
-	closeOnce sync.Once
-	closeErr  error
+	lifecycle
 }
 
 // StartECS starts an ECS-style credential server on 127.0.0.1 and a random
@@ -87,25 +80,9 @@ func StartECS(ctx context.Context, creds CredentialsFunc, opts ECSOptions) (*ECS
 		ref: newRefresher(base, creds, refreshOptions{
 			minTTL: opts.MinTTL, timeout: opts.RefreshTimeout, now: opts.Now,
 		}),
-		log:    opts.Logf,
-		cancel: cancel,
-		served: make(chan struct{}),
+		log: opts.Logf,
 	}
-	s.srv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          log.New(io.Discard, "", 0),
-		BaseContext:       func(net.Listener) context.Context { return base },
-	}
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(ln)
-	}()
-	go func() {
-		<-base.Done()
-		_ = s.Close()
-	}()
+	s.serve(base, cancel, ln, s)
 
 	if !opts.Lazy {
 		c, _, err := s.ref.get(ctx)
@@ -133,14 +110,7 @@ func (s *ECSServer) Env() []string {
 
 // Close stops the server and any refresh in flight. It is safe to call more
 // than once.
-func (s *ECSServer) Close() error {
-	s.closeOnce.Do(func() {
-		s.cancel()
-		s.closeErr = s.srv.Close()
-		<-s.served
-	})
-	return s.closeErr
-}
+func (s *ECSServer) Close() error { return s.close() }
 
 // ServeHTTP checks, in order: Host, browser origin, token, path, method. Each
 // refusal says why in a JSON error document; the Go SDK does not retry 403 and
