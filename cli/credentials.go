@@ -124,6 +124,9 @@ func (g *Globals) newProvider(f sessionFlags) (*vault.Provider, error) {
 		MFA:       g.mfaPrompt(f.MFAToken),
 		LookupEnv: lookupEnv,
 		Debugf:    g.debugf,
+		Warnf: func(format string, args ...any) {
+			fmt.Fprintf(g.streams.Err, "rolevault: warning: "+format+"\n", args...)
+		},
 	}, nil
 }
 

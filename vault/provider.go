@@ -60,6 +60,10 @@ type Provider struct {
 	Now        func() time.Time
 	LookupEnv  func(string) (string, bool)
 	Debugf     func(format string, args ...any)
+	// Warnf tells the person something went wrong that did not stop the
+	// command (a refresh failed but the cached session still works).
+	Warnf     func(format string, args ...any)
+	warnedFor string // the access key of the last session warned about
 }
 
 func (p *Provider) now() time.Time {
@@ -94,16 +98,34 @@ func (p *Provider) Retrieve(ctx context.Context, plan *Plan) (aws.Credentials, e
 	if len(plan.Steps) == 0 {
 		return aws.Credentials{}, fmt.Errorf("profile %q: empty plan", plan.Profile.Name)
 	}
-	creds, err := p.retrieve(ctx, plan)
+	creds, lastResort, err := p.retrieve(ctx, plan)
 	var stale *staleSessionError
 	if errors.As(err, &stale) {
 		// AWS refused a session we believed valid (revoked, or clocks
 		// disagree): forget it and rebuild the chain once.
 		p.debugf("STS refused cached session %s (%v); fetching a new one", stale.key, stale.err)
 		_ = p.Cache.Remove(stale.key)
-		creds, err = p.retrieve(ctx, plan)
+		creds, _, err = p.retrieve(ctx, plan)
+	}
+	if err != nil && lastResort != nil && ctx.Err() == nil && lastResort.Expiration.After(p.now()) {
+		// The refresh failed (STS unreachable, no way to ask for a code,
+		// …) but the session it was to replace still works: hand that out
+		// rather than fail a command that would have succeeded.
+		// Once per session: a credential server asks again every few seconds.
+		if p.warnedFor != lastResort.AccessKeyID {
+			p.warnedFor = lastResort.AccessKeyID
+			p.warnf("could not refresh the %s session for %s, so using the cached one, which expires in %s: %v",
+				lastResort.Kind, lastResort.Profile, lastResort.Expiration.Sub(p.now()).Round(time.Second), err)
+		}
+		return lastResort.credentials(), nil
 	}
 	return creds, err
+}
+
+func (p *Provider) warnf(format string, args ...any) {
+	if p.Warnf != nil {
+		p.Warnf(format, args...)
+	}
 }
 
 type staleSessionError struct {
@@ -114,7 +136,10 @@ type staleSessionError struct {
 func (e *staleSessionError) Error() string { return e.err.Error() }
 func (e *staleSessionError) Unwrap() error { return e.err }
 
-func (p *Provider) retrieve(ctx context.Context, plan *Plan) (aws.Credentials, error) {
+// retrieve runs the plan from its newest usable cached session. lastResort is
+// the final step's cached session when it is still valid but due for
+// refresh: what Retrieve falls back to if the refresh fails.
+func (p *Provider) retrieve(ctx context.Context, plan *Plan) (creds aws.Credentials, lastResort *Session, err error) {
 	ttl := minTTL(plan)
 	now := p.now()
 
@@ -129,7 +154,10 @@ func (p *Provider) retrieve(ctx context.Context, plan *Plan) (aws.Credentials, e
 		}
 		s, err := p.Cache.Get(key)
 		if err != nil {
-			return aws.Credentials{}, err
+			return aws.Credentials{}, nil, err
+		}
+		if i == len(plan.Steps)-1 && s != nil && s.Expiration.After(now) {
+			lastResort = s
 		}
 		if s.Usable(now, ttl) {
 			p.debugf("using cached %s session for %s (expires %s)", plan.Steps[i].Kind, plan.Steps[i].Profile, s.Expiration.Format(time.RFC3339))
@@ -144,18 +172,18 @@ func (p *Provider) retrieve(ctx context.Context, plan *Plan) (aws.Credentials, e
 			var err error
 			cur, err = p.keySource(ctx, plan, step)
 			if err != nil {
-				return aws.Credentials{}, err
+				return aws.Credentials{}, lastResort, err
 			}
 			curKey = ""
 			continue
 		}
 		next, err := p.runCached(ctx, plan, step, cur, curKey)
 		if err != nil {
-			return aws.Credentials{}, err
+			return aws.Credentials{}, lastResort, err
 		}
 		cur, curKey = next, step.CacheKey
 	}
-	return cur, nil
+	return cur, nil, nil
 }
 
 // runCached runs one STS step under its cache key's lock. After taking the

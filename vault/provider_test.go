@@ -353,3 +353,38 @@ func TestProviderBuildsHTTPClientOnlyWhenCalling(t *testing.T) {
 		t.Fatalf("warm run read AWS_CA_BUNDLE: %v", err)
 	}
 }
+
+// Nothing is lost: a refresh that fails leaves the stored key and the cached
+// session alone, and while that session is still valid it is handed out,
+// with a warning, instead of failing the command.
+func TestProviderFailedRefreshKeepsTheLastGoodSession(t *testing.T) {
+	w := newWorld(t)
+	first, err := w.provider().Retrieve(context.Background(), w.rolePlan("dev", devRole))
+	must(t, err)
+
+	// 50 minutes later the 1h role session is inside the refresh window,
+	// and STS is down.
+	later := func() time.Time { return time.Now().Add(50 * time.Minute) }
+	w.sts.FailNext("AssumeRole", "ServiceUnavailable", "Service is unavailable", 10)
+	p := w.provider()
+	p.Now = later
+	var warned string
+	p.Warnf = func(f string, a ...any) { warned = fmt.Sprintf(f, a...) }
+	got, err := p.Retrieve(context.Background(), w.rolePlan("dev", devRole))
+	if err != nil {
+		t.Fatalf("refresh failure with a valid cached session: %v", err)
+	}
+	if got.AccessKeyID != first.AccessKeyID || !strings.Contains(warned, "could not refresh") || !strings.Contains(warned, "ServiceUnavailable") {
+		t.Fatalf("got %s, warning %q; want the cached session and a warning naming the failure", got.AccessKeyID, warned)
+	}
+	if _, err := (&KeyStore{Keyring: w.kr}).Get("login"); err != nil {
+		t.Fatalf("stored key lost: %v", err)
+	}
+
+	// Once the cached session has expired, the failure is reported.
+	p = w.provider()
+	p.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if _, err := p.Retrieve(context.Background(), w.rolePlan("dev", devRole)); err == nil {
+		t.Fatal("an expired session was handed out")
+	}
+}
