@@ -138,7 +138,11 @@ func NewPlan(p *Profile, opts PlanOptions) (*Plan, error) {
 			Duration: d, DurationReason: why,
 		}
 		if r.MFASerial != "" && r.MFASerial != mfaDone {
-			s.MFASerial, s.MFAProcess = r.MFASerial, r.MFAProcess
+			// mfa_process belongs to the device: when the role profile names
+			// none, the source's for the same device serves (--no-session,
+			// or a role that asks for more than an hour).
+			s.MFASerial = r.MFASerial
+			s.MFAProcess = mfaProcessFor(r.MFASerial, append([]*Profile{r, base}, roles...)...)
 		}
 		s.CacheKey = SessionKey(StepAssumeRole, r.Name,
 			r.RoleARN, r.RoleSessionName, r.ExternalID, tagsParam(r.SessionTags),
@@ -321,3 +325,14 @@ func fmtDuration(d time.Duration) string {
 
 // FormatDuration is fmtDuration for the CLI.
 func FormatDuration(d time.Duration) string { return fmtDuration(d) }
+
+// mfaProcessFor is the first mfa_process among profiles that use the MFA
+// device serial.
+func mfaProcessFor(serial string, profiles ...*Profile) string {
+	for _, p := range profiles {
+		if p.MFASerial == serial && p.MFAProcess != "" {
+			return p.MFAProcess
+		}
+	}
+	return ""
+}

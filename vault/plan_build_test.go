@@ -422,3 +422,46 @@ func TestNewPlanRejectsHandMadeCycle(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// mfa_process belongs to the MFA device: a role assumed directly with MFA
+// (--no-session, or more than an hour) uses its source's mfa_process for the
+// same device when it names none itself.
+func TestNewPlanDirectMFAUsesSourceMFAProcess(t *testing.T) {
+	c := loadTest(t, `
+[profile login]
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+mfa_process = oathtool --totp -b SECRET
+
+[profile dev]
+source_profile = login
+role_arn = arn:aws:iam::222222222222:role/dev
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+
+[profile other-device]
+source_profile = login
+role_arn = arn:aws:iam::222222222222:role/dev
+mfa_serial = arn:aws:iam::111111111111:mfa/bob
+`, "", nil)
+	for _, tc := range []struct {
+		profile string
+		opts    PlanOptions
+		want    string
+	}{
+		{"dev", PlanOptions{NoSession: true}, "oathtool --totp -b SECRET"},
+		{"dev", PlanOptions{Duration: 2 * time.Hour}, "oathtool --totp -b SECRET"},
+		{"other-device", PlanOptions{NoSession: true}, ""},
+	} {
+		p, err := c.Resolve(tc.profile, Overrides{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := NewPlan(p, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := plan.Steps[len(plan.Steps)-1]
+		if last.Kind != StepAssumeRole || last.MFASerial == "" || last.MFAProcess != tc.want {
+			t.Errorf("%s %+v: last step %s serial %q process %q, want process %q", tc.profile, tc.opts, last.Kind, last.MFASerial, last.MFAProcess, tc.want)
+		}
+	}
+}
