@@ -104,10 +104,22 @@ func writeExport(w io.Writer, format string, env childEnv, creds aws.Credentials
 		if format == "export-env" {
 			prefix = "export "
 		}
-		for _, kv := range env.vars(creds) {
-			if kv[0] == "AWS_VAULT" {
-				continue // describes an exec'd shell, not exported credentials
-			}
+		// aws-vault's order: keys, token, expiry, then region; AWS_VAULT
+		// describes an exec'd shell, not exported credentials.
+		vars := [][2]string{{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, {"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey}}
+		if creds.SessionToken != "" {
+			vars = append(vars, [2]string{"AWS_SESSION_TOKEN", creds.SessionToken})
+		}
+		if creds.CanExpire {
+			vars = append(vars, [2]string{"AWS_CREDENTIAL_EXPIRATION", iso8601(creds.Expires)})
+		}
+		if env.Region != "" {
+			vars = append(vars, [2]string{"AWS_REGION", env.Region}, [2]string{"AWS_DEFAULT_REGION", env.Region})
+		}
+		if env.EndpointURL != "" {
+			vars = append(vars, [2]string{"AWS_ENDPOINT_URL", env.EndpointURL})
+		}
+		for _, kv := range vars {
 			fmt.Fprintf(&b, "%s%s=%s\n", prefix, kv[0], shellQuote(kv[1]))
 		}
 	case "ini":

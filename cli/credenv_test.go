@@ -90,3 +90,19 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestExportEnvOrderMatchesAwsVault(t *testing.T) {
+	var b strings.Builder
+	if err := writeExport(&b, "env", childEnv{Profile: "prod", Region: "eu-west-1"}, testCreds); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		k, _, _ := strings.Cut(line, "=")
+		names = append(names, k)
+	}
+	want := "AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION AWS_REGION AWS_DEFAULT_REGION"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("order %s, want %s", got, want)
+	}
+}
