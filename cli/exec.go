@@ -182,7 +182,7 @@ func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
 	if d == 0 {
 		d = time.Hour
 	}
-	fmt.Fprintf(g.streams.Err, "rolevault: the server can refresh credentials for about %s without a new MFA code; for longer jobs set mfa_process in the profile or --prompt=zenity|kdialog|osascript|ykman\n", vault.FormatDuration(d))
+	fmt.Fprintf(g.streams.Err, "rolevault: the server can refresh credentials for about %s without a new MFA code; for longer jobs set mfa_process in the profile or --prompt=zenity|kdialog|osascript|ykman, or lengthen the MFA session with AWS_CHAINED_SESSION_TOKEN_TTL (up to 36h)\n", vault.FormatDuration(d))
 }
 
 // runChild runs command with environ. With replace on Unix, rolevault execs
