@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,7 +46,11 @@ type listedProfile struct {
 
 // Run prints the listing.
 func (c *ListCmd) Run(g *Globals) error {
-	out := g.streams.Out
+	// One write per listing, not per line: a 10,000-profile config would
+	// otherwise cost 10,000 write calls.
+	buf := bufio.NewWriter(g.streams.Out)
+	defer buf.Flush()
+	out := io.Writer(buf)
 	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
 	if err != nil {
 		return err

@@ -224,3 +224,30 @@ func BenchmarkVersionProcess(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkListProfiles10k is `rolevault list --profiles` as a whole process
+// on a generated 10,000-profile config of the seeds' shape (vault's
+// BenchmarkProfileNames times the library part alone).
+func BenchmarkListProfiles10k(b *testing.B) {
+	w := newBenchWorld(b)
+	var cfg strings.Builder
+	cfg.WriteString("[default]\nregion = eu-west-1\n\n[profile login]\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\n\n")
+	for i := range 10000 {
+		fmt.Fprintf(&cfg, "[profile team%05d]\nsource_profile = login\nrole_arn = arn:aws:iam::222222222222:role/team%05d\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\nregion = us-east-1\n\n", i, i)
+	}
+	path := filepath.Join(w.home, "big-config")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	extra := []string{"AWS_CONFIG_FILE=" + path}
+	out, err := w.run("", extra, "list", "--profiles")
+	if err != nil || strings.Count(out, "\n") != 10002 {
+		b.Fatalf("list --profiles printed %d lines: %v", strings.Count(out, "\n"), err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if out, err := w.run("", extra, "list", "--profiles"); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}

@@ -8,6 +8,8 @@ out=$(mktemp); trap 'rm -f "$out"' EXIT
 echo "== config: load + plan one profile of a generated 10,000-profile config (target < 20 ms)"
 go test -run '^$' -bench 'LoadAndPlan|ProfileNames|ResolveAndPlan' -benchmem -benchtime 30x ./vault | tee "$out" | grep -E '^Benchmark'
 
+go test -run '^$' -bench 'ListProfiles10k' -benchtime 20x ./e2e | grep -E '^Benchmark' | sed 's/$/   (whole process: rolevault list --profiles)/'
+
 echo
 echo "== warm credential path, whole processes, file keyring (target: within 2x of hello world, 1 keyring read, 0 STS calls)"
 go test -run '^$' -bench 'WarmExportJSON|WarmExecTrue|HelloWorldProcess|VersionProcess' -benchtime 40x ./e2e | tee "$out" | grep -E '^Benchmark'
