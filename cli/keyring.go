@@ -359,10 +359,11 @@ func passStoreInitialised(cfg keyring.Config) (string, error) {
 	return dir, fmt.Errorf("%s has no .gpg-id: pass init has not been run", dir)
 }
 
-// privateKeyDir makes the file keyring's directory exist with mode 0700 and its
-// items 0600. The library creates them that way, but only for what it creates:
-// a directory made by hand or an item copied from elsewhere keeps its mode, and
-// the library rewrites an existing item without changing it.
+// privateKeyDir makes the file keyring's directory exist with mode 0700, and
+// its items 0600 when the directory was not private. The library creates them
+// that way, but only for what it creates: a directory made by hand or an item
+// copied from elsewhere keeps its mode, and the library rewrites an existing
+// item without changing it.
 func privateKeyDir(dir string) error {
 	if dir == "" {
 		return &hintedError{msg: "no directory for the file keyring", hint: "Set --file-dir or AWS_VAULT_FILE_DIR."}
@@ -383,11 +384,16 @@ func privateKeyDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil // modes mean nothing there; the profile directory's ACL protects it
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("making %s private: %w", dir, err)
-		}
+	if fi.Mode().Perm()&0o077 == 0 {
+		// Private already. Items are made 0600 as they are written (see
+		// checkedKeyring.Set), so a run that only reads — every warm exec
+		// and export — must not pay for listing and stat-ing the directory.
+		return nil
 	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("making %s private: %w", dir, err)
+	}
+	// A directory that was open to others may hold items that were too.
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("file keyring directory: %w", err)
