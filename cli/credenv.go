@@ -26,16 +26,33 @@ type childEnv struct {
 	EndpointURL string
 }
 
-// vars returns the variables rolevault sets for creds, in a stable order.
+// vars returns what exec sets for a child given creds, in a stable order:
+// AWS_VAULT, the settings, then the credentials.
 func (c childEnv) vars(creds aws.Credentials) [][2]string {
-	v := [][2]string{{"AWS_VAULT", c.Profile}}
+	return append(c.shell(), credentialPairs(creds)...)
+}
+
+// shell is what every exec'd child gets, with keys or with a server:
+// AWS_VAULT and the settings.
+func (c childEnv) shell() [][2]string {
+	return append([][2]string{{"AWS_VAULT", c.Profile}}, c.settings()...)
+}
+
+// settings are the region and endpoint variables, when the profile has them.
+func (c childEnv) settings() [][2]string {
+	var v [][2]string
 	if c.Region != "" {
 		v = append(v, [2]string{"AWS_REGION", c.Region}, [2]string{"AWS_DEFAULT_REGION", c.Region})
 	}
 	if c.EndpointURL != "" {
 		v = append(v, [2]string{"AWS_ENDPOINT_URL", c.EndpointURL})
 	}
-	v = append(v, [2]string{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, [2]string{"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey})
+	return v
+}
+
+// credentialPairs are the key, token and expiry variables of creds.
+func credentialPairs(creds aws.Credentials) [][2]string {
+	v := [][2]string{{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, {"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey}}
 	if creds.SessionToken != "" {
 		v = append(v, [2]string{"AWS_SESSION_TOKEN", creds.SessionToken})
 	}
@@ -106,19 +123,7 @@ func writeExport(w io.Writer, format string, env childEnv, creds aws.Credentials
 		}
 		// aws-vault's order: keys, token, expiry, then region; AWS_VAULT
 		// describes an exec'd shell, not exported credentials.
-		vars := [][2]string{{"AWS_ACCESS_KEY_ID", creds.AccessKeyID}, {"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey}}
-		if creds.SessionToken != "" {
-			vars = append(vars, [2]string{"AWS_SESSION_TOKEN", creds.SessionToken})
-		}
-		if creds.CanExpire {
-			vars = append(vars, [2]string{"AWS_CREDENTIAL_EXPIRATION", iso8601(creds.Expires)})
-		}
-		if env.Region != "" {
-			vars = append(vars, [2]string{"AWS_REGION", env.Region}, [2]string{"AWS_DEFAULT_REGION", env.Region})
-		}
-		if env.EndpointURL != "" {
-			vars = append(vars, [2]string{"AWS_ENDPOINT_URL", env.EndpointURL})
-		}
+		vars := append(credentialPairs(creds), env.settings()...)
 		for _, kv := range vars {
 			fmt.Fprintf(&b, "%s%s=%s\n", prefix, kv[0], shellQuote(kv[1]))
 		}

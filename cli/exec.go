@@ -142,13 +142,7 @@ func (c *ExecCmd) runWithServer(ctx context.Context, stopSignals context.CancelF
 	stopSignals()
 
 	// The child gets the server's address instead of keys: no key variables.
-	set := [][2]string{{"AWS_VAULT", env.Profile}}
-	if env.Region != "" {
-		set = append(set, [2]string{"AWS_REGION", env.Region}, [2]string{"AWS_DEFAULT_REGION", env.Region})
-	}
-	if env.EndpointURL != "" {
-		set = append(set, [2]string{"AWS_ENDPOINT_URL", env.EndpointURL})
-	}
+	set := env.shell()
 	for _, kv := range serverEnv {
 		k, v, _ := strings.Cut(kv, "=")
 		set = append(set, [2]string{k, v})
