@@ -22,8 +22,5 @@ type Globals struct {
 	keyringReads int           // keyring Gets this run, for --debug
 }
 
-// Stdout, Stderr and Stdin are the command's streams.
-func (g *Globals) Stdout() interface{ Write([]byte) (int, error) } { return g.streams.Out }
-
 // lookupEnv is the one place commands read the environment, so tests can see it.
 func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }

@@ -232,7 +232,7 @@ func TestLoginFromEnvironment(t *testing.T) {
 
 	// A GetSessionToken session (what aws-vault hands over, #1191) is refused
 	// by AWS; the message says why and what to use instead.
-	code, out, _ = krRun(t, "--backend", "file", "export", "--format", "json", "login")
+	code, _, _ = krRun(t, "--backend", "file", "export", "--format", "json", "login")
 	if code != 0 {
 		t.Fatalf("export: %d", code)
 	}

@@ -52,12 +52,6 @@ func (p *progs) args(n int) []string {
 	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
-func (p *progs) runs() int {
-	b, _ := os.ReadFile(filepath.Join(p.state, "n"))
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return n
-}
-
 // options gives sources this PATH, no terminal, and a buffer for stderr.
 func (p *progs) options(extraEnv ...string) (Options, *bytes.Buffer) {
 	var stderr bytes.Buffer

@@ -128,7 +128,6 @@ var (
 	accountRE   = regexp.MustCompile(`^\d{12}$`)
 	iamNameRE   = regexp.MustCompile(`^[\w+=,.@-]+$`)
 	roleArnRE   = regexp.MustCompile(`^arn:aws:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$`)
-	userArnRE   = regexp.MustCompile(`^arn:aws:iam::(\d{12}):user/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$`)
 	rootArnRE   = regexp.MustCompile(`^arn:aws:iam::(\d{12}):root$`)
 	serialArnRE = regexp.MustCompile(`^arn:aws:iam::(\d{12}):mfa/(?:[\x21-\x7e]*/)?[\w+=,.@-]+$`)
 )
