@@ -233,6 +233,13 @@ type Call struct {
 	AccessKeyID string // the signing key, "" if unsigned
 	Code        string // error code, "" on success
 	Status      int
+	// TokenCode is the MFA code the request carried, so a test can check
+	// that a client never sends one code twice. The standalone command does
+	// not log it.
+	TokenCode string
+	// ReplyLost is true when a fault dropped the connection instead of
+	// answering (Status and Code then say nothing).
+	ReplyLost bool
 }
 
 // Calls counts requests naming action (successful or not) since the last
@@ -284,6 +291,10 @@ type Fault struct {
 	Drop bool
 	// Times is how many matching requests fail; 0 means 1.
 	Times int
+	// Skip lets that many matching requests through untouched before the
+	// fault applies, so a test can fail the Nth call of an action. With
+	// After, only requests that succeeded are counted.
+	Skip int
 }
 
 // InjectFault queues f. Faults are consumed in the order they were added.
@@ -311,6 +322,17 @@ func (s *Server) FailAfter(action, code, message string, n int) {
 	s.InjectFault(Fault{Action: action, After: true, Code: code, Message: message, Times: n})
 }
 
+// LoseReply lets the nth next successful request for action (1 for the
+// next one) take effect and then closes the connection without a reply, as
+// when a reply is lost on the way back: a session is issued, an MFA code is
+// used up, and the client sees only a broken connection.
+func (s *Server) LoseReply(action string, nth int) {
+	if nth < 1 {
+		nth = 1
+	}
+	s.InjectFault(Fault{Action: action, After: true, Drop: true, Skip: nth - 1})
+}
+
 // ClearFaults drops faults not yet consumed.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
@@ -324,6 +346,11 @@ func (s *Server) takeFault(action string, after bool) *Fault {
 	for i, f := range s.faults {
 		if f.After != after || (f.Action != "" && f.Action != action) {
 			continue
+		}
+		if f.Skip > 0 {
+			// The first matching fault decides: this request passes.
+			f.Skip--
+			return nil
 		}
 		f.Times--
 		if f.Times <= 0 {
@@ -441,7 +468,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ns = iamNamespace
 	}
 	s.countCall(action)
-	call := Call{Action: action}
+	call := Call{Action: action, TokenCode: params.Get("TokenCode")}
 	finish := func(e *apiError) {
 		call.Time = s.Now()
 		if e != nil {
@@ -456,11 +483,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.delay(r.Context(), action)
 	if f := s.takeFault(action, false); f != nil {
 		call.Time, call.Code, call.Status = s.Now(), f.Code, f.Status
-		s.record(call)
 		if f.Drop {
+			call.Code, call.Status, call.ReplyLost = "", 0, true
+			s.record(call)
 			dropConnection(w)
 			return
 		}
+		s.record(call)
 		writeError(w, ns, &apiError{Status: f.Status, Code: f.Code, Message: f.Message}, requestID)
 		return
 	}
@@ -508,11 +537,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.runHooks(action, call)
 	if f := s.takeFault(action, true); f != nil {
 		call.Code, call.Status = f.Code, f.Status
-		s.record(call)
 		if f.Drop {
+			call.Code, call.Status, call.ReplyLost = "", 0, true
+			s.record(call)
 			dropConnection(w)
 			return
 		}
+		s.record(call)
 		writeError(w, ns, &apiError{Status: f.Status, Code: f.Code, Message: f.Message}, requestID)
 		return
 	}
