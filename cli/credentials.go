@@ -148,6 +148,9 @@ func (g *Globals) mfaPrompt(token string) vault.MFAPrompt {
 		if req.Rejected != nil && !src.Rejected(req.Serial, req.Rejected) {
 			return "", vault.ErrNoRetry
 		}
+		if req.Lost != nil && !src.ReplyLost(req.Serial) {
+			return "", vault.ErrNoRetry
+		}
 		code, err := src.Func(ctx, req.Serial)
 		if errors.Is(err, prompt.ErrNoPrompt) {
 			return "", &hintedError{msg: err.Error(), hint: "In scripts and CI, pass --mfa-token or set mfa_process in the profile.", err: err}

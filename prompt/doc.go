@@ -27,4 +27,9 @@
 // refuses itself (not six digits) count too, so a person is never asked more
 // than three times in a row. The next ask after a rejection tells the person
 // why they are asked again.
+//
+// When a call that carried a code got no usable answer (the connection broke,
+// STS failed with a 5xx), AWS may have used the code. The caller reports that
+// with [Source.ReplyLost]; an interactive source then asks for the next code,
+// within the same budget, and the others are not asked again.
 package prompt

@@ -62,6 +62,21 @@ func (s Source) Rejected(mfaSerial string, err error) bool {
 	return s.retry.rejected(mfaSerial, err)
 }
 
+// ReplyLost tells the source that the call carrying the last code it gave
+// for mfaSerial got no usable reply, so AWS may have used that code, and
+// reports whether the caller should call Func again for the next one. It
+// answers like Rejected; when true, the next ask tells the person to wait for
+// a new code.
+func (s Source) ReplyLost(mfaSerial string) bool {
+	if !s.Interactive || s.retry == nil {
+		return false
+	}
+	return s.retry.again(mfaSerial, func(try int) string {
+		return fmt.Sprintf("No usable answer came back from AWS, and it may have used that code: wait for the next code and enter it (try %d of %d).",
+			try, MaxAttempts)
+	})
+}
+
 // asker shows one prompt for mfaSerial and returns what the person entered,
 // unchecked. note, when not empty, says why they are asked again and must be
 // shown with the prompt.
@@ -129,6 +144,15 @@ func (st *retryState) setUsed(serial string, used int) {
 }
 
 func (st *retryState) rejected(serial string, err error) bool {
+	return st.again(serial, func(try int) string {
+		return fmt.Sprintf("AWS rejected that code (%s). Codes work once and only for about 30 seconds: enter the next one (try %d of %d).",
+			rejectionReason(err), try, MaxAttempts)
+	})
+}
+
+// again arranges another ask for serial, within the budget, shown with
+// note(try).
+func (st *retryState) again(serial string, note func(try int) string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	t := st.bySerial[serial]
@@ -136,8 +160,7 @@ func (st *retryState) rejected(serial string, err error) bool {
 		return false
 	}
 	t.pending = true
-	t.note = fmt.Sprintf("AWS rejected that code (%s). Codes work once and only for about 30 seconds: enter the next one (try %d of %d).",
-		rejectionReason(err), t.used+1, MaxAttempts)
+	t.note = note(t.used + 1)
 	return true
 }
 

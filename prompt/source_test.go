@@ -145,3 +145,29 @@ func TestRejectionReason(t *testing.T) {
 		t.Errorf("rejectionReason(plain) = %q", got)
 	}
 }
+
+// After a lost reply an interactive source asks for the next code, saying
+// the last one may have been used; a fixed one is not asked again.
+func TestReplyLostAsksForTheNextCode(t *testing.T) {
+	a := &scriptedAsker{answers: []string{"111111", "222222"}}
+	src := interactive("test", a.ask)
+	ctx := context.Background()
+	src.Func(ctx, serial)
+	if !src.ReplyLost(serial) {
+		t.Fatal("ReplyLost after 1 try = false; want true")
+	}
+	if code, err := src.Func(ctx, serial); err != nil || code != "222222" {
+		t.Fatalf("second Func = %q, %v", code, err)
+	}
+	if n := a.notes[1]; !strings.Contains(n, "may have used that code") || !strings.Contains(n, "wait for the next code") ||
+		!strings.Contains(n, "try 2 of 3") || strings.Contains(n, "rejected") {
+		t.Errorf("note after a lost reply = %q", n)
+	}
+	fixed, err := Fixed("123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fixed.ReplyLost(serial) {
+		t.Error("a fixed code would be asked again after a lost reply")
+	}
+}

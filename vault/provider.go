@@ -23,12 +23,16 @@ type LongTermKeys interface {
 }
 
 // MFARequest asks for one MFA code. Attempt counts from 1; after STS rejects
-// a code the provider asks again with Attempt+1 and Rejected set.
+// a code the provider asks again with Attempt+1 and Rejected set. After a
+// call whose reply was lost it asks again with Lost set instead: AWS may have
+// used the last code, so only the next one will do. A prompt that cannot
+// give a different code returns ErrNoRetry for either.
 type MFARequest struct {
 	Serial   string
 	Process  string // the profile's mfa_process, if any
 	Attempt  int
 	Rejected error
+	Lost     error
 }
 
 // MFAPrompt returns an MFA code. vault knows prompts only as this function;
@@ -253,7 +257,10 @@ func (p *Provider) call(ctx context.Context, plan *Plan, step Step, src aws.Cred
 // withMFA runs fn with an MFA code for the step's serial (or with no code when
 // the step needs none), asking again, up to maxMFAAttempts, when STS rejects
 // the code and the prompt can re-ask. fn returns STS's error unexplained so
-// a rejection can be recognised.
+// a rejection can be recognised, and sends a code at most once (noResend).
+// When a call may have used its code without an answer coming back, the
+// prompt is asked once for the next code; a prompt that cannot give one ends
+// it with an error that says the code may be used up, not that it was wrong.
 func (p *Provider) withMFA(ctx context.Context, step Step, fn func(code string) error) error {
 	if step.MFASerial == "" {
 		return fn("")
@@ -263,9 +270,13 @@ func (p *Provider) withMFA(ctx context.Context, step Step, fn func(code string) 
 			HintLine: "pass --mfa-token, set mfa_process in the profile, or run from a terminal"}
 	}
 	req := MFARequest{Serial: step.MFASerial, Process: step.MFAProcess, Attempt: 1}
+	lostCode := "" // the code of a call whose reply was lost
 	for {
 		code, err := p.MFA(ctx, req)
 		if err != nil {
+			if errors.Is(err, ErrNoRetry) && req.Lost != nil {
+				return req.Lost
+			}
 			if errors.Is(err, ErrNoRetry) && req.Rejected != nil {
 				return req.Rejected
 			}
@@ -274,12 +285,39 @@ func (p *Provider) withMFA(ctx context.Context, step Step, fn func(code string) 
 			}
 			return promptError(step, err)
 		}
+		if lostCode != "" && code == lostCode {
+			// The code the lost call carried: AWS would refuse it as
+			// used, so do not spend a call on it.
+			if req.Attempt >= maxMFAAttempts {
+				return req.Lost
+			}
+			req.Attempt++
+			continue
+		}
 		err = fn(code)
-		if err == nil || !isMFARejection(err) || req.Attempt >= maxMFAAttempts {
+		switch {
+		case err == nil:
+			return nil
+		case isMFARejection(err):
+			if req.Lost != nil {
+				err = &mfaCodeUsedError{err}
+			}
+			req.Rejected, req.Lost = err, nil
+		case ctx.Err() == nil && codeMayBeUsed(err):
+			// Asked for the next code once; a second loss ends it.
+			err = &mfaCodeLostError{err}
+			if lostCode != "" {
+				return err
+			}
+			lostCode = code
+			req.Rejected, req.Lost = nil, err
+		default:
+			return err
+		}
+		if req.Attempt >= maxMFAAttempts {
 			return err
 		}
 		req.Attempt++
-		req.Rejected = err
 	}
 }
 
@@ -290,10 +328,12 @@ func (p *Provider) getSessionToken(ctx context.Context, plan *Plan, step Step, s
 	}
 	var out *sts.GetSessionTokenOutput
 	err := p.withMFA(ctx, step, func(code string) (err error) {
+		var opts []func(*sts.Options)
 		if step.MFASerial != "" {
 			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
+			opts = append(opts, noResend)
 		}
-		out, err = p.stsClient(plan, &src).GetSessionToken(ctx, in)
+		out, err = p.stsClient(plan, &src).GetSessionToken(ctx, in, opts...)
 		return err
 	})
 	if err != nil {
@@ -327,10 +367,12 @@ func (p *Provider) assumeRole(ctx context.Context, plan *Plan, step Step, src aw
 
 	var out *sts.AssumeRoleOutput
 	err := p.withMFA(ctx, step, func(code string) (err error) {
+		var opts []func(*sts.Options)
 		if step.MFASerial != "" {
 			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
+			opts = append(opts, noResend)
 		}
-		out, err = p.stsClient(plan, &src).AssumeRole(ctx, in)
+		out, err = p.stsClient(plan, &src).AssumeRole(ctx, in, opts...)
 		return err
 	})
 	if err != nil {

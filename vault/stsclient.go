@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -96,4 +97,21 @@ func (p *Provider) stsClient(plan *Plan, creds *aws.Credentials) *sts.Client {
 		o.BaseEndpoint = aws.String(ep)
 	}
 	return sts.New(o)
+}
+
+// noResend is the per-call option for STS calls that carry an MFA code. AWS
+// accepts a code once, so a request that may have reached it is never sent
+// again: if STS used the code and only the reply was lost, the same request
+// would be refused as a reused code. Only a connection that never opened is
+// retried, as the SDK would; everything else is the provider's to handle,
+// with the next code.
+func noResend(o *sts.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if !requestNeverSent(err) {
+				return aws.FalseTernary
+			}
+			return retry.RetryableConnectionError{}.IsErrorRetryable(err)
+		})}
+	})
 }

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -49,6 +51,86 @@ func isMFARejection(err error) bool {
 	return apiCode(err) == "AccessDenied" && strings.Contains(strings.ToLower(apiMessage(err)), "multifactorauthentication")
 }
 
+// requestNeverSent reports whether a failed call shows that its request never
+// reached AWS: the name did not resolve, no connection (or proxy tunnel) was
+// made, or the server's certificate was refused.
+func requestNeverSent(err error) bool {
+	var dns *net.DNSError
+	var oe *net.OpError
+	var cert *tls.CertificateVerificationError
+	var pe *ProviderError // no HTTP client could be built (a bad AWS_CA_BUNDLE)
+	return errors.As(err, &dns) || errors.As(err, &cert) || errors.As(err, &pe) ||
+		(errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "proxyconnect"))
+}
+
+// codeMayBeUsed reports whether a failed call that carried an MFA code may
+// have reached AWS and used the code up. Only two outcomes say it did not: a
+// clear refusal from STS (a 4xx error document, which names its reason) and
+// a request that never left. A 5xx, a timeout, a reset or a reply that
+// cannot be read leave it open.
+func codeMayBeUsed(err error) bool {
+	if err == nil || requestNeverSent(err) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if status := responseStatus(err); status != 0 {
+		return status >= 500
+	}
+	return true // no reply, or one that could not be read
+}
+
+// mfaCodeLostError is a call carrying an MFA code that failed after it may
+// have reached AWS: the code may be used up although no credentials came
+// back.
+type mfaCodeLostError struct{ err error }
+
+func (e *mfaCodeLostError) Error() string { return e.err.Error() }
+func (e *mfaCodeLostError) Unwrap() error { return e.err }
+
+// mfaCodeUsedError is STS rejecting an MFA code after a call whose reply was
+// lost: most likely that call used the code (or its time step), so the
+// person did nothing wrong.
+type mfaCodeUsedError struct{ err error }
+
+func (e *mfaCodeUsedError) Error() string { return e.err.Error() }
+func (e *mfaCodeUsedError) Unwrap() error { return e.err }
+
+// explainCodeLoss phrases the two MFA failures that follow a lost reply, or
+// returns nil for any other error.
+func explainCodeLoss(what string, step Step, err error) error {
+	var lost *mfaCodeLostError
+	var used *mfaCodeUsedError
+	switch {
+	case errors.As(err, &lost):
+		how := fmt.Sprintf("the reply from STS was lost (%v)", rootCause(lost.err))
+		if status := responseStatus(lost.err); status != 0 {
+			how = fmt.Sprintf("STS failed (%s: %s)", orStatus(apiCode(lost.err), status), apiMessage(lost.err))
+		}
+		return &ProviderError{Err: fmt.Errorf("%s: %s, and AWS may have used the MFA code for %s", what, how, step.MFASerial),
+			HintLine: "wait for the next code from that device and run the command again; rolevault never sends a code twice, since AWS accepts each code once"}
+	case errors.As(err, &used):
+		return &ProviderError{Err: fmt.Errorf("%s: AWS refused the MFA code for %s (%s); after the lost reply before it, it may have been used already", what, step.MFASerial, apiCode(used.err)),
+			HintLine: "wait until the device shows a new code, then run the command again"}
+	}
+	return nil
+}
+
+// responseStatus is the HTTP status of the reply a failed call got, 0 when
+// none arrived.
+func responseStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+func orStatus(code string, status int) string {
+	if code != "" {
+		return code
+	}
+	return fmt.Sprintf("HTTP %d", status)
+}
+
 // explainSTSError rewrites an STS failure as one line naming what failed and
 // the AWS error code, with a hint saying what to do. Nil stays nil.
 func (p *Provider) explainSTSError(ctx context.Context, plan *Plan, step Step, src aws.Credentials, srcKey string, err error) error {
@@ -66,6 +148,9 @@ func (p *Provider) explainSTSError(ctx context.Context, plan *Plan, step Step, s
 	what := fmt.Sprintf("%s for profile %q", step.Kind, step.Profile)
 	if step.Kind == StepAssumeRole {
 		what = fmt.Sprintf("AssumeRole %s for profile %q", step.RoleARN, step.Profile)
+	}
+	if e := explainCodeLoss(what, step, err); e != nil {
+		return e
 	}
 	if code == "" {
 		var ne net.Error
