@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -243,6 +244,9 @@ func TestCodeMayBeUsed(t *testing.T) {
 		{&net.OpError{Op: "read", Err: errors.New("connection reset by peer")}, true},
 		{context.DeadlineExceeded, true},
 		{context.Canceled, false},
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, false},
+		{errors.New(`Post "https://127.0.0.1:1/": http: server gave HTTP response to HTTPS client`), false},
+		{&tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}, false},
 	} {
 		if got := codeMayBeUsed(tc.err); got != tc.want {
 			t.Errorf("codeMayBeUsed(%v) = %v, want %v", tc.err, got, tc.want)

@@ -53,14 +53,18 @@ func isMFARejection(err error) bool {
 
 // requestNeverSent reports whether a failed call shows that its request never
 // reached AWS: the name did not resolve, no connection (or proxy tunnel) was
-// made, or the server's certificate was refused.
+// made, or TLS failed (a refused certificate, or a server that does not
+// speak TLS).
 func requestNeverSent(err error) bool {
 	var dns *net.DNSError
 	var oe *net.OpError
 	var cert *tls.CertificateVerificationError
+	var rec tls.RecordHeaderError
 	var pe *ProviderError // no HTTP client could be built (a bad AWS_CA_BUNDLE)
-	return errors.As(err, &dns) || errors.As(err, &cert) || errors.As(err, &pe) ||
-		(errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "proxyconnect"))
+	return errors.As(err, &dns) || errors.As(err, &cert) || errors.As(err, &rec) || errors.As(err, &pe) ||
+		(errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "proxyconnect")) ||
+		// net/http's text for a RecordHeaderError in the handshake
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 // codeMayBeUsed reports whether a failed call that carried an MFA code may
