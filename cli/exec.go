@@ -216,7 +216,9 @@ func serverStartError(err error) error {
 
 // warnIfRefreshNeedsTerminal says, at start, how long a server can run before
 // it needs a new MFA code, when the only way to ask would be the terminal the
-// child is using.
+// child is using. That is the time the MFA session it will refresh from has
+// left: the cached one when it is still usable (after a non-lazy start, the
+// one just used), else the length of the one that will be fetched.
 func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
 	var mfaStep *vault.Step
 	for i := range setup.plan.Steps {
@@ -231,7 +233,35 @@ func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
 	if d == 0 {
 		d = time.Hour
 	}
-	fmt.Fprintf(g.streams.Err, "rolevault: the server can refresh credentials for about %s without a new MFA code; for longer jobs set mfa_process in the profile or --prompt=zenity|kdialog|osascript|ykman, or lengthen the MFA session with AWS_CHAINED_SESSION_TOKEN_TTL (up to 36h)\n", vault.FormatDuration(d))
+	what := fmt.Sprintf("a new %s MFA session", vault.FormatDuration(d))
+	if c := setup.provider.Cache; c != nil && mfaStep.CacheKey != "" {
+		// The non-secret index: no keyring read for a message.
+		if exp, ok, _ := c.Expiry(mfaStep.CacheKey); ok {
+			minTTL := setup.plan.MinTTL
+			if minTTL == 0 {
+				minTTL = vault.DefaultMinTTL
+			}
+			if left := time.Until(exp); left > minTTL {
+				d = left.Truncate(time.Minute)
+				what = "the cached MFA session"
+			}
+		}
+	}
+	fmt.Fprintf(g.streams.Err, "rolevault: the server can refresh credentials for about %s without a new MFA code (%s); for longer jobs set mfa_process in the profile or --prompt=zenity|kdialog|osascript|ykman, or ask for a longer MFA session with %s\n",
+		vault.FormatDuration(d), what, sessionLengthVar(setup.plan, mfaStep))
+}
+
+// sessionLengthVar names what sets the length of the MFA step s of plan, and
+// the most AWS grants.
+func sessionLengthVar(plan *vault.Plan, s *vault.Step) string {
+	switch {
+	case s.Kind != vault.StepGetSessionToken:
+		return "--duration or AWS_ASSUME_ROLE_TTL (up to 12h, if the role allows it)"
+	case plan.Steps[len(plan.Steps)-1].Kind != vault.StepGetSessionToken:
+		return "AWS_CHAINED_SESSION_TOKEN_TTL (up to 36h)"
+	default:
+		return "--duration or AWS_SESSION_TOKEN_TTL (up to 36h)"
+	}
 }
 
 // runChild runs command with environ. With replace on Unix, rolevault execs
