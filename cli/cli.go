@@ -159,10 +159,9 @@ func (g *Globals) report(err error) int {
 // the profile, so the profile from AWS_PROFILE is put in front of "--". Any
 // other command line is returned as it is.
 func execProfileFromEnv(app *kong.Application, args []string) []string {
+	// Without AWS_PROFILE an empty profile goes in, which exec reports as
+	// missing (rather than taking the command's name for a profile).
 	profile, _ := lookupEnv("AWS_PROFILE")
-	if profile == "" {
-		return args
-	}
 	flags := map[string]*kong.Flag{}
 	addFlags := func(n *kong.Node) {
 		for _, f := range n.Flags {
