@@ -84,6 +84,10 @@ func (c *AddCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	newSection, err := c.newConfigSection(g, cfg)
+	if err != nil {
+		return err
+	}
 	if err := validateKey(id, secret); err != nil {
 		return err
 	}
@@ -103,7 +107,7 @@ func (c *AddCmd) Run(g *Globals) error {
 		fmt.Fprintf(out, "Deleted %d cached session(s) made with the previous key.\n", n)
 	}
 	if !cfg.HasProfile(c.Profile) && c.AddConfig {
-		if err := vault.AddProfileToConfig(cfg.ConfigPath(), c.Profile, nil); err != nil {
+		if err := vault.AddProfileToConfig(cfg.ConfigPath(), c.Profile, newSection); err != nil {
 			return fmt.Errorf("the key is stored, but adding the profile to the config failed: %w", err)
 		}
 		fmt.Fprintf(out, "Added [%s] to %s.\n", sectionName(c.Profile), cfg.ConfigPath())
@@ -148,3 +152,35 @@ func (c *AddCmd) readKey() (id, secret string, err error) {
 	}
 	return id, strings.TrimSpace(secret), nil
 }
+
+// newConfigSection is what --add-config writes for a profile the config does
+// not have. Asked on the terminal, as aws-vault does, it includes the MFA
+// device, so the first exec already uses an MFA session; with --env (a
+// script) nothing is asked. A typo is asked again; after three, the key is
+// still stored (it was typed once already) and the section has no mfa_serial.
+func (c *AddCmd) newConfigSection(g *Globals, cfg *vault.Config) (map[string]string, error) {
+	if c.Env || !c.AddConfig || cfg.HasProfile(c.Profile) {
+		return nil, nil
+	}
+	for range 3 {
+		serial, err := prompt.ReadLine("Enter MFA Device ARN (If MFA is not enabled, leave this blank): ")
+		if err != nil {
+			return nil, err
+		}
+		if serial == "" {
+			return nil, nil
+		}
+		if mfaSerialShape().MatchString(serial) {
+			return map[string]string{"mfa_serial": serial}, nil
+		}
+		fmt.Fprintln(g.streams.Err, "rolevault: that is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME) or a hardware token's serial; try again, or leave it blank")
+	}
+	fmt.Fprintf(g.streams.Err, "rolevault: warning: no mfa_serial written; add it to [%s] in %s yourself\n", sectionName(c.Profile), cfg.ConfigPath())
+	return nil, nil
+}
+
+// An MFA device: a virtual or FIDO device's ARN in any partition, or a
+// hardware token's serial number.
+var mfaSerialShape = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(arn:aws[a-z-]*:iam::[0-9]{12}:(mfa|u2f)/[\w+=,.@/-]+|[A-Z0-9]{9,256})$`)
+})

@@ -47,7 +47,22 @@ const (
 	ExitOK    = 0
 	ExitError = 1 // the command failed; the message says why
 	ExitUsage = 2 // the command line itself is wrong
+
+	// exec's command could not be run, as shells number these.
+	ExitNotExecutable = 126 // found, but not executable
+	ExitNotFound      = 127 // not on PATH
 )
+
+// codedError is a one-line error with a hint and its own exit code.
+type codedError struct {
+	msg, hint string
+	code      int
+	err       error
+}
+
+func (e *codedError) Error() string { return e.msg }
+func (e *codedError) Hint() string  { return e.hint }
+func (e *codedError) Unwrap() error { return e.err }
 
 // ExitCodeError carries an exit status that is not an error message, such as a
 // child process's status passed through by exec.
@@ -77,6 +92,7 @@ func Main(args []string, version string, s Streams) int {
 	if code, done := completeIfAsked(parser, s); done {
 		return code
 	}
+	args = execProfileFromEnv(parser.Model, args)
 	ctx, code, done := parse(parser, args, &exitCode)
 	if done {
 		return code
@@ -107,7 +123,12 @@ func parse(p *kong.Kong, args []string, exitCode *int) (ctx *kong.Context, code 
 		if errors.As(err, &pe) {
 			msg = pe.Error()
 		}
-		fmt.Fprintf(p.Stderr, "rolevault: %s\nRun 'rolevault --help' for usage.\n", msg)
+		hint := "Run 'rolevault --help' for usage."
+		if pe != nil && pe.Context != nil && pe.Context.Selected() != nil && pe.Context.Selected().Name == "exec" &&
+			strings.HasPrefix(msg, "unknown flag") {
+			hint = "Put the command after --: rolevault exec PROFILE [flags] -- COMMAND [ARGS]"
+		}
+		fmt.Fprintf(p.Stderr, "rolevault: %s\n  %s\n", msg, hint)
 		return nil, ExitUsage, true
 	}
 	return ctx, 0, false
@@ -126,5 +147,88 @@ func (g *Globals) report(err error) int {
 	if errors.As(err, &h) && h.Hint() != "" {
 		fmt.Fprintf(g.streams.Err, "  %s\n", h.Hint())
 	}
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	return ExitError
+}
+
+// execProfileFromEnv handles `AWS_PROFILE=prod rolevault exec [flags] -- cmd`:
+// with no profile before "--", the parser would take the command's name as
+// the profile, so the profile from AWS_PROFILE is put in front of "--". Any
+// other command line is returned as it is.
+func execProfileFromEnv(app *kong.Application, args []string) []string {
+	// Without AWS_PROFILE an empty profile goes in, which exec reports as
+	// missing (rather than taking the command's name for a profile).
+	profile, _ := lookupEnv("AWS_PROFILE")
+	flags := map[string]*kong.Flag{}
+	addFlags := func(n *kong.Node) {
+		for _, f := range n.Flags {
+			flags["--"+f.Name] = f
+			for _, a := range f.Aliases {
+				flags["--"+a] = f
+			}
+			if f.Short != 0 {
+				flags["-"+string(f.Short)] = f
+			}
+		}
+	}
+	addFlags(app.Node)
+	inExec := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if !inExec {
+				return args
+			}
+			out := append(append(append([]string(nil), args[:i]...), profile), args[i:]...)
+			return out
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			if strings.HasPrefix(a, "--") {
+				name, _, hasValue := strings.Cut(a, "=")
+				if f := flags[name]; f != nil && takesValue(f) && !hasValue {
+					i++ // its value
+				}
+				continue
+			}
+			// A cluster of short flags (-nd 2h, -d2h): the first one that
+			// takes a value takes the rest of the cluster or the next word.
+			for j := 1; j < len(a); j++ {
+				if f := flags["-"+a[j:j+1]]; f != nil && takesValue(f) {
+					if j == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+		case inExec:
+			return args // the profile is named
+		default:
+			if cmd := findCommand(app.Node, a); cmd != nil && cmd.Name == "exec" {
+				inExec = true
+				addFlags(cmd)
+				continue
+			}
+			return args
+		}
+	}
+	return args
+}
+
+func takesValue(f *kong.Flag) bool { return !f.IsBool() && !f.IsCounter() }
+
+func findCommand(n *kong.Node, name string) *kong.Node {
+	for _, c := range n.Children {
+		if c.Name == name {
+			return c
+		}
+		for _, a := range c.Aliases {
+			if a == name {
+				return c
+			}
+		}
+	}
+	return nil
 }

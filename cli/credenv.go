@@ -18,6 +18,27 @@ var credentialVars = []string{
 	"AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE", "AWS_SDK_LOAD_CONFIG",
 }
 
+// secretVars are removed from every child's environment as well (aws-vault
+// passes them on): they unlock a keyring, or are a credential server's token,
+// and a child that was meant to see only its own credentials must not be able
+// to read the long-term key or another server's credentials with them.
+var secretVars = []string{
+	"AWS_VAULT_FILE_PASSPHRASE",          // the file keyring's master passphrase
+	"AWS_VAULT_OP_CONNECT_TOKEN",         // aws-vault's 1Password backends
+	"AWS_VAULT_OP_SERVICE_ACCOUNT_TOKEN", //
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN",  // a parent exec --ecs-server's token,
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI",     // and the server it unlocks, which
+	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", // would also shadow an EC2 server
+}
+
+// childUnsetVars is everything removed from the parent's environment before
+// rolevault adds what the child gets (an ECS server sets its own URI and
+// token afterwards).
+func childUnsetVars() []string {
+	return append(append([]string(nil), credentialVars...), secretVars...)
+}
+
 // childEnv describes what rolevault sets for a child, beyond the credentials.
 type childEnv struct {
 	Profile     string
@@ -127,8 +148,10 @@ func writeExport(w io.Writer, format string, env childEnv, creds aws.Credentials
 			fmt.Fprintf(&b, "%s%s=%s\n", prefix, kv[0], shellQuote(kv[1]))
 		}
 	case "ini":
-		// aws-vault writes the config file's section form.
-		fmt.Fprintf(&b, "[profile %s]\n", env.Profile)
+		// A credentials-file section, as aws-vault writes it: what a person
+		// appends to ~/.aws/credentials, where sections are [NAME] (the AWS
+		// CLI does not find [profile NAME] there).
+		fmt.Fprintf(&b, "[%s]\n", env.Profile)
 		fmt.Fprintf(&b, "aws_access_key_id = %s\naws_secret_access_key = %s\n", creds.AccessKeyID, creds.SecretAccessKey)
 		if creds.SessionToken != "" {
 			fmt.Fprintf(&b, "aws_session_token = %s\n", creds.SessionToken)

@@ -64,7 +64,7 @@ func TestExportEnvFormats(t *testing.T) {
 	for _, tc := range []struct{ format, want string }{
 		{"env", "AWS_ACCESS_KEY_ID=ASIAEXAMPLEEXAMPLE01\n"},
 		{"export-env", "export AWS_SECRET_ACCESS_KEY=secret/with+chars=\n"},
-		{"ini", "[profile prod]\naws_access_key_id = ASIAEXAMPLEEXAMPLE01\n"},
+		{"ini", "[prod]\naws_access_key_id = ASIAEXAMPLEEXAMPLE01\n"}, // a credentials-file section
 	} {
 		var b strings.Builder
 		if err := writeExport(&b, tc.format, childEnv{Profile: "prod", Region: "eu-west-1"}, testCreds); err != nil {

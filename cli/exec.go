@@ -21,14 +21,19 @@ import (
 type ExecCmd struct {
 	sessionFlags
 
-	JSON      bool `short:"j" help:"Print the credentials as a credential_process JSON document instead of running a command (same as 'export --format=json')."`
-	ECSServer bool `name:"ecs-server" aliases:"server" short:"s" help:"Serve credentials to the command from a local ECS credential server, refreshed as they expire (for long-running jobs)."`
-	EC2Server bool `name:"ec2-server" help:"Serve credentials to the command from a local EC2 instance-metadata server (IMDSv2 and v1) on 127.0.0.1."`
-	Lazy      bool `help:"With a server, fetch credentials on the first request instead of before the command starts."`
-	Stdout    bool `help:"Accepted for aws-vault compatibility (print SSO links instead of opening a browser); rolevault does not open a browser here."`
+	JSON       bool `short:"j" help:"Print the credentials as a credential_process JSON document instead of running a command (same as 'export --format=json')."`
+	ECSServer  bool `name:"ecs-server" aliases:"server" short:"s" help:"Serve credentials to the command from a local ECS credential server, refreshed as they expire (for long-running jobs)."`
+	EC2Server  bool `name:"ec2-server" help:"Serve credentials to the command from a local EC2 instance-metadata server (IMDSv2 and v1) on 127.0.0.1."`
+	Lazy       bool `help:"With a server, fetch credentials on the first request instead of before the command starts."`
+	Stdout     bool `env:"AWS_VAULT_STDOUT" help:"Accepted for aws-vault compatibility (print SSO links instead of opening a browser); rolevault does not open a browser here."`
+	ProfileEnv bool `name:"profile-env" env:"AWS_VAULT_PROFILE_ENV" help:"Set AWS_PROFILE for the command instead of AWS_ACCESS_KEY_ID and friends (the credentials are still checked first); the command's SDK then resolves the profile itself."`
 
-	Profile string   `arg:"" help:"Name of the profile (from ~/.aws/config)." predictor:"profile"`
-	Command []string `arg:"" optional:"" passthrough:"" help:"Command and its arguments, after '--'. Default: $SHELL."`
+	// Optional: AWS_PROFILE names it when it is left out, as in aws-vault.
+	Profile string `arg:"" optional:"" help:"Name of the profile (from ~/.aws/config). Default: $AWS_PROFILE." predictor:"profile"`
+	// Partial passthrough: a mistyped flag between the profile and the
+	// command is a usage error, not the command; from the first word that
+	// is not a flag (or from '--') everything belongs to the command.
+	Command []string `arg:"" optional:"" passthrough:"partial" help:"Command and its arguments, after '--'. Default: $SHELL."`
 }
 
 // Help is shown under 'rolevault exec --help'.
@@ -50,6 +55,21 @@ func (c *ExecCmd) Run(g *Globals) error {
 	if c.JSON && (c.ECSServer || c.EC2Server) {
 		return &hintedError{msg: "--json cannot be used with a credential server", hint: "Drop --json, or use 'rolevault export --format=json'."}
 	}
+	profile, err := profileOrEnv(c.Profile, "exec", "rolevault exec PROFILE -- COMMAND [ARGS]")
+	if err != nil {
+		return err
+	}
+	c.Profile = profile
+	// The command is found before anything is asked or fetched: a typo
+	// must not cost a passphrase, an MFA code or an STS call.
+	var command, path string
+	var args []string
+	if !c.JSON {
+		command, args = c.command()
+		if path, err = lookCommand(command); err != nil {
+			return err
+		}
+	}
 	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, vault.PlanOptions{})
 	if err != nil {
 		return err
@@ -65,10 +85,9 @@ func (c *ExecCmd) Run(g *Globals) error {
 		return writeExport(g.streams.Out, "json", childEnv{Profile: c.Profile}, creds)
 	}
 
-	command, args := c.command()
 	env := childEnv{Profile: c.Profile, Region: setup.region(), EndpointURL: setup.profile.EndpointURL}
 	if c.ECSServer || c.EC2Server {
-		return c.runWithServer(ctx, stop, g, setup, env, command, args)
+		return c.runWithServer(ctx, stop, g, setup, env, path, command, args)
 	}
 
 	creds, err := setup.retrieve(ctx)
@@ -76,8 +95,44 @@ func (c *ExecCmd) Run(g *Globals) error {
 		return err
 	}
 	stop()
-	environ := buildEnviron(os.Environ(), env.vars(creds), credentialVars)
-	return runChild(g, command, args, environ, true)
+	set := env.vars(creds)
+	if c.ProfileEnv {
+		// As aws-vault: the credentials were checked above (so a failure
+		// shows here, not as a puzzling error in the child); the child
+		// gets the profile's name, and no keys.
+		set = append(env.shell(), [2]string{"AWS_PROFILE", c.Profile})
+	}
+	environ := buildEnviron(os.Environ(), set, childUnsetVars())
+	return runChild(g, path, command, args, environ, true)
+}
+
+// profileOrEnv is the profile named on the command line, else $AWS_PROFILE
+// (as aws-vault's exec and login take it), else a usage error.
+func profileOrEnv(profile, cmd, usage string) (string, error) {
+	if profile != "" {
+		return profile, nil
+	}
+	if v, _ := lookupEnv("AWS_PROFILE"); v != "" {
+		return v, nil
+	}
+	return "", &codedError{msg: cmd + " needs a profile, and AWS_PROFILE is not set", hint: "Usage: " + usage, code: ExitUsage}
+}
+
+// lookCommand resolves command on the PATH the child will get (rolevault
+// passes its own PATH on unchanged), as a shell would before running it.
+func lookCommand(command string) (string, error) {
+	path, err := exec.LookPath(command)
+	if err == nil {
+		return path, nil
+	}
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", &codedError{msg: fmt.Sprintf("command not found: %s", command),
+			hint: "Check the command name and your PATH; nothing was fetched and no MFA code was used.",
+			code: ExitNotFound, err: err}
+	}
+	return "", &codedError{msg: fmt.Sprintf("cannot run %s: %v", command, errors.Unwrap(err)),
+		hint: "Check that the file exists and is executable; nothing was fetched and no MFA code was used.",
+		code: ExitNotExecutable, err: err}
 }
 
 // command is what to run: the arguments, or the user's shell.
@@ -103,7 +158,7 @@ func (c *ExecCmd) command() (string, []string) {
 
 // runWithServer starts a credential server and the command as a child that
 // reads from it; the server stops when the child exits.
-func (c *ExecCmd) runWithServer(ctx context.Context, stopSignals context.CancelFunc, g *Globals, setup *credentialSetup, env childEnv, command string, args []string) error {
+func (c *ExecCmd) runWithServer(ctx context.Context, stopSignals context.CancelFunc, g *Globals, setup *credentialSetup, env childEnv, path, command string, args []string) error {
 	credsFunc := func(ctx context.Context) (aws.Credentials, error) { return setup.retrieve(ctx) }
 	logf := func(format string, a ...any) { g.debugf("server: "+format, a...) }
 	minTTL := setup.plan.MinTTL
@@ -147,8 +202,8 @@ func (c *ExecCmd) runWithServer(ctx context.Context, stopSignals context.CancelF
 		k, v, _ := strings.Cut(kv, "=")
 		set = append(set, [2]string{k, v})
 	}
-	environ := buildEnviron(os.Environ(), set, credentialVars)
-	return runChild(g, command, args, environ, false)
+	environ := buildEnviron(os.Environ(), set, childUnsetVars())
+	return runChild(g, path, command, args, environ, false)
 }
 
 func serverStartError(err error) error {
@@ -161,7 +216,9 @@ func serverStartError(err error) error {
 
 // warnIfRefreshNeedsTerminal says, at start, how long a server can run before
 // it needs a new MFA code, when the only way to ask would be the terminal the
-// child is using.
+// child is using. That is the time the MFA session it will refresh from has
+// left: the cached one when it is still usable (after a non-lazy start, the
+// one just used), else the length of the one that will be fetched.
 func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
 	var mfaStep *vault.Step
 	for i := range setup.plan.Steps {
@@ -176,17 +233,41 @@ func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
 	if d == 0 {
 		d = time.Hour
 	}
-	fmt.Fprintf(g.streams.Err, "rolevault: the server can refresh credentials for about %s without a new MFA code; for longer jobs set mfa_process in the profile or --prompt=zenity|kdialog|osascript|ykman, or lengthen the MFA session with AWS_CHAINED_SESSION_TOKEN_TTL (up to 36h)\n", vault.FormatDuration(d))
+	what := fmt.Sprintf("a new %s MFA session", vault.FormatDuration(d))
+	if c := setup.provider.Cache; c != nil && mfaStep.CacheKey != "" {
+		// The non-secret index: no keyring read for a message.
+		if exp, ok, _ := c.Expiry(mfaStep.CacheKey); ok {
+			minTTL := setup.plan.MinTTL
+			if minTTL == 0 {
+				minTTL = vault.DefaultMinTTL
+			}
+			if left := time.Until(exp); left > minTTL {
+				d = left.Truncate(time.Minute)
+				what = "the cached MFA session"
+			}
+		}
+	}
+	fmt.Fprintf(g.streams.Err, "rolevault: the server can refresh credentials for about %s without a new MFA code (%s); for longer jobs set mfa_process in the profile or --prompt=zenity|kdialog|osascript|ykman, or ask for a longer MFA session with %s\n",
+		vault.FormatDuration(d), what, sessionLengthVar(setup.plan, mfaStep))
+}
+
+// sessionLengthVar names what sets the length of the MFA step s of plan, and
+// the most AWS grants.
+func sessionLengthVar(plan *vault.Plan, s *vault.Step) string {
+	switch {
+	case s.Kind != vault.StepGetSessionToken:
+		return "--duration or AWS_ASSUME_ROLE_TTL (up to 12h, if the role allows it)"
+	case plan.Steps[len(plan.Steps)-1].Kind != vault.StepGetSessionToken:
+		return "AWS_CHAINED_SESSION_TOKEN_TTL (up to 36h)"
+	default:
+		return "--duration or AWS_SESSION_TOKEN_TTL (up to 36h)"
+	}
 }
 
 // runChild runs command with environ. With replace on Unix, rolevault execs
 // it in place (exit codes and signals are then the child's own). Otherwise it
 // starts a child, forwards signals and returns its exit status.
-func runChild(g *Globals, command string, args, environ []string, replace bool) error {
-	path, err := exec.LookPath(command)
-	if err != nil {
-		return &hintedError{msg: fmt.Sprintf("cannot run %q: %v", command, err), hint: "Check the command name and your PATH.", err: err}
-	}
+func runChild(g *Globals, path, command string, args, environ []string, replace bool) error {
 	if replace && canExecInPlace {
 		g.debugf("exec %s", path)
 		err := syscall.Exec(path, append([]string{command}, args...), environ)
@@ -211,7 +292,7 @@ func runChild(g *Globals, command string, args, environ []string, replace bool) 
 			}
 		}
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	close(done)
 	if err == nil {
 		return nil

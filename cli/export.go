@@ -9,6 +9,7 @@ type ExportCmd struct {
 	sessionFlags
 
 	Format  string `default:"env" enum:"env,export-env,json,export-json,ini" help:"Output format: env (KEY=value lines), export-env (export KEY=value), json (a credential_process Version 1 document; export-json is accepted too) or ini."`
+	Stdout  bool   `env:"AWS_VAULT_STDOUT" help:"Accepted for aws-vault compatibility (print SSO links instead of opening a browser); rolevault does not open a browser here."`
 	Profile string `arg:"" help:"Name of the profile (from ~/.aws/config)." predictor:"profile"`
 }
 

@@ -376,7 +376,7 @@ func TestList(t *testing.T) {
 			t.Errorf("list %v: exit %d, stdout %q, want %q (stderr %q)", args, code, out, want, stderr)
 		}
 	}
-	check([]string{"--profiles"}, "dev\nlogin\n") // ProfileNames sorts
+	check([]string{"--profiles"}, "login\ndev\n") // the file's order, as aws configure list-profiles
 	check([]string{"--credentials"}, "login\norphan\n")
 
 	code, out, _ := krRun(t, "--backend", "file", "list", "--sessions")

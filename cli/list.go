@@ -56,7 +56,8 @@ func (c *ListCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.Profiles {
-		for _, p := range cfg.ProfileNames() {
+		// The files' order, as `aws configure list-profiles` and aws-vault print it.
+		for _, p := range cfg.ProfileNamesInFileOrder() {
 			fmt.Fprintln(out, p)
 		}
 		return nil

@@ -25,7 +25,7 @@ type LoginCmd struct {
 	MFAToken   string        `short:"t" name:"mfa-token" placeholder:"CODE" help:"The current MFA code, instead of being asked for it."`
 	Path       string        `placeholder:"PATH" help:"Console page to open instead of the console home, e.g. ec2/home or s3/buckets (or a full https:// console URL)."`
 	Region     string        `placeholder:"REGION" help:"The AWS region: picks the console's partition and the region it opens in (overrides region in the profile)."`
-	Stdout     bool          `short:"s" help:"Print the login URL to stdout instead of opening it in the default browser."`
+	Stdout     bool          `short:"s" env:"AWS_VAULT_STDOUT" help:"Print the login URL to stdout instead of opening it in the default browser."`
 	SwitchRole bool          `name:"switch-role" help:"Print or open the console's Switch Role link for the profile's role_arn, for a console you are already signed in to. Uses no credentials and no network."`
 
 	Profile string `arg:"" optional:"" help:"Name of the profile (from ~/.aws/config). If none given, the credentials in the environment are used (e.g. inside 'rolevault exec')." predictor:"profile"`
@@ -69,6 +69,9 @@ func (c *LoginCmd) Run(g *Globals) error {
 		kind     vault.StepKind
 		err      error
 	)
+	if c.Profile == "" {
+		c.Profile, _ = lookupEnv("AWS_PROFILE") // as aws-vault: the profile when none is named
+	}
 	if c.Profile == "" {
 		creds, region, err = c.environmentCredentials(ctx, g)
 		kind = vault.StepEnvironment

@@ -381,6 +381,8 @@ func TestAddAndRemoveOnATerminal(t *testing.T) {
 	tm.Type(e2eKeyID)
 	tm.WaitFor("Enter Secret Access Key:")
 	tm.Type(e2eSecret)
+	tm.WaitFor("Enter MFA Device ARN") // dev is not in the config: add asks, as aws-vault does
+	tm.Type("")
 	screen := tm.WaitFor("EXIT=")
 	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, e2eKeyID) {
 		t.Errorf("add on a terminal failed, or the key ID was not echoed:\n%s", screen)

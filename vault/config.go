@@ -51,6 +51,7 @@ type Config struct {
 
 	namesOnce sync.Once
 	names     []string
+	fileOrder []string // profile names as first defined: config file, then credentials file
 
 	slab []profileSections // backing store for profiles' values while indexing
 }
@@ -427,6 +428,7 @@ func (c *Config) sourceFor(f *iniFile, raw string, creds bool) *sectionSource {
 			c.slab = append(c.slab, profileSections{config: sectionSource{file: &c.config}, credentials: sectionSource{file: &c.credentials}})
 			ps = &c.slab[len(c.slab)-1]
 			c.profiles[name] = ps
+			c.fileOrder = append(c.fileOrder, name)
 		}
 		if creds {
 			return &ps.credentials
@@ -467,6 +469,12 @@ func (c *Config) ProfileNames() []string {
 	})
 	return c.names
 }
+
+// ProfileNamesInFileOrder lists the same names as ProfileNames in the order
+// the files define them — the config file's, then profiles only the
+// credentials file has — as `aws configure list-profiles` prints them.
+// Callers must not modify it.
+func (c *Config) ProfileNamesInFileOrder() []string { return c.fileOrder }
 
 // HasProfile reports whether either file defines the profile.
 func (c *Config) HasProfile(name string) bool {

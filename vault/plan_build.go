@@ -95,7 +95,8 @@ func NewPlan(p *Profile, opts PlanOptions) (*Plan, error) {
 		if err := checkDuration(base, StepGetSessionToken, d, maxSessionTokenDuration); err != nil {
 			return nil, err
 		}
-		plan.Steps = append(plan.Steps, sessionTokenStep(base, sourceID, d, why))
+		explicit := opts.Duration != 0 || base.SessionTokenDuration != 0
+		plan.Steps = append(plan.Steps, sessionTokenStep(base, sourceID, d, why, explicit))
 		mfaDone = base.MFASerial
 	case len(roles) > 0 && longTerm:
 		use, why := canShareSession(base, roles[0], opts)
@@ -108,7 +109,7 @@ func NewPlan(p *Profile, opts PlanOptions) (*Plan, error) {
 		if err := checkDuration(base, StepGetSessionToken, d, maxSessionTokenDuration); err != nil {
 			return nil, err
 		}
-		step := sessionTokenStep(base, sourceID, d, reason)
+		step := sessionTokenStep(base, sourceID, d, reason, base.ChainedSessionTokenDuration != 0)
 		if step.MFAProcess == "" {
 			// The serial is the role's too; its mfa_process is how this
 			// person gets codes for it when the base profile names none.
@@ -241,18 +242,28 @@ func canShareSession(base, role *Profile, opts PlanOptions) (bool, string) {
 	return true, ""
 }
 
-func sessionTokenStep(base *Profile, sourceID string, d time.Duration, why string) Step {
+// sessionTokenStep is the MFA session of base. explicit says its length was
+// asked for (--duration, AWS_SESSION_TOKEN_TTL, AWS_CHAINED_SESSION_TOKEN_TTL)
+// rather than defaulted.
+func sessionTokenStep(base *Profile, sourceID string, d time.Duration, why string, explicit bool) Step {
+	// Built from the base profile only, never the role that asked: dev and
+	// prod sharing login and its MFA device share this one session. With a
+	// default length the duration is left out, as aws-vault does: the
+	// session is reused whatever length it was asked for while more than
+	// the minimum TTL remains, so `exec login` followed by `exec prod` asks
+	// for one code, not two. A length asked for explicitly is honoured: it
+	// is part of the name, so a shorter session cached by a default request
+	// is never handed to a request for 8h, and every request for the same
+	// length (every role, every process) still shares one session.
+	params := []string{sourceID, base.MFASerial}
+	if explicit {
+		params = append(params, "duration="+d.String())
+	}
 	return Step{
 		Kind: StepGetSessionToken, Profile: base.Name,
 		MFASerial: base.MFASerial, MFAProcess: base.MFAProcess,
 		Duration: d, DurationReason: why,
-		// Built from the base profile only, never the role that asked: dev
-		// and prod sharing login and its MFA device share this one session.
-		// The duration is left out on purpose, as aws-vault does: an MFA
-		// session is reused whatever length it was asked for while more
-		// than the minimum TTL remains, so `exec login` followed by
-		// `exec prod` asks for one code, not two.
-		CacheKey: SessionKey(StepGetSessionToken, base.Name, sourceID, base.MFASerial),
+		CacheKey: SessionKey(StepGetSessionToken, base.Name, params...),
 	}
 }
 
