@@ -38,7 +38,13 @@ func TestFederationGetSigninToken(t *testing.T) {
 	gst, err := stsClient(w.url, w.alice).GetSessionToken(ctx(t), nil)
 	must(t, err)
 	wrongSecret := roleSess
-	wrongSecret.secret = "x" + wrongSecret.secret[1:]
+	// Change the first character to one it cannot already be, so the secret
+	// is always wrong (a fixed "x" matched about one secret in 64).
+	first := byte('x')
+	if wrongSecret.secret[0] == first {
+		first = 'y'
+	}
+	wrongSecret.secret = string(first) + wrongSecret.secret[1:]
 
 	tests := []struct {
 		name     string
