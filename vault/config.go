@@ -76,6 +76,9 @@ type sectionSource struct {
 	file   *iniFile
 	chunks []span         // byte ranges of the sections, each from its header line (indexed path)
 	parsed []*ini.Section // the sections themselves (whole-file path)
+	// parsedSuffix holds, per section of parsed, the continuation lines
+	// of its keys (see splitContinuations); nil when there are none.
+	parsedSuffix []map[string]string
 }
 
 type span struct{ start, end, line int }
@@ -88,7 +91,7 @@ func (s *sectionSource) values() (map[string]string, error) {
 	if !s.defined() {
 		return nil, nil
 	}
-	secs := s.parsed
+	secs, suffix := s.parsed, s.parsedSuffix
 	if len(s.chunks) > 0 {
 		var buf []byte
 		for _, ch := range s.chunks {
@@ -97,21 +100,29 @@ func (s *sectionSource) values() (map[string]string, error) {
 				buf = append(buf, '\n')
 			}
 		}
-		f, err := ini.LoadSources(iniLoadOptions, buf)
+		clean, cont, n := splitContinuations(buf)
+		f, err := ini.LoadSources(iniLoadOptions, clean)
 		if err != nil {
 			// The scan accepted these lines, so ini.v1 should too; if the
 			// two ever disagree, say where rather than guess.
 			return nil, malformedError(s.file.path, s.file.data, err)
 		}
 		f.BlockMode = false
-		secs = f.Sections()
+		// Sections()[0] is ini.v1's DEFAULT, then one per header.
+		secs, suffix = f.Sections(), cont
+		if len(secs) != n+1 {
+			suffix = nil // cannot happen: the scan found these headers
+		}
 	}
 	out := make(map[string]string, 8)
-	for _, sec := range secs {
+	for i, sec := range secs {
 		if sec.Name() == ini.DefaultSection {
 			continue
 		}
 		for k, v := range sec.KeysHash() {
+			if suffix != nil {
+				v = continued(suffix, i, k, v)
+			}
 			out[k] = v
 		}
 	}
@@ -394,12 +405,19 @@ func (c *Config) index(f *iniFile, creds bool) error {
 // indexParsed is index for files the scan declines: ini.v1 parses the
 // whole file and we keep its sections.
 func (c *Config) indexParsed(f *iniFile, creds bool) error {
-	parsed, err := ini.LoadSources(iniLoadOptions, f.data)
+	clean, suffix, n := splitContinuations(f.data)
+	parsed, err := ini.LoadSources(iniLoadOptions, clean)
+	if err == nil && suffix != nil && len(parsed.Sections()) != n+1 {
+		// A construct that spans lines (a """ value) hid or faked a
+		// header from the line scan: read the file as ini.v1 alone does.
+		suffix = nil
+		parsed, err = ini.LoadSources(iniLoadOptions, f.data)
+	}
 	if err != nil {
 		return malformedError(f.path, f.data, err)
 	}
 	parsed.BlockMode = false
-	for _, sec := range parsed.Sections() {
+	for i, sec := range parsed.Sections() {
 		if sec.Name() == ini.DefaultSection {
 			if len(sec.Keys()) > 0 {
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: keys before the first [section] header are ignored", f.path))
@@ -408,6 +426,12 @@ func (c *Config) indexParsed(f *iniFile, creds bool) error {
 		}
 		if src := c.sourceFor(f, sec.Name(), creds); src != nil {
 			src.parsed = append(src.parsed, sec)
+			if i < len(suffix) && suffix[i] != nil {
+				for len(src.parsedSuffix) < len(src.parsed) {
+					src.parsedSuffix = append(src.parsedSuffix, nil)
+				}
+				src.parsedSuffix[len(src.parsed)-1] = suffix[i]
+			}
 		}
 	}
 	return nil

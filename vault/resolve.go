@@ -361,13 +361,13 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 
 	p.Region = str(keyRegion)
 	p.MFASerial = str(keyMFASerial)
-	p.MFAProcess = str(keyMFAProcess)
+	p.MFAProcess = command(str(keyMFAProcess))
 	p.RoleSessionName = str(keyRoleSessionName)
 	p.ExternalID = str(keyExternalID)
 	p.SourceIdentity = str(keySourceIdentity)
-	p.CredentialProcess = str(keyCredentialProcess)
+	p.CredentialProcess = command(str(keyCredentialProcess))
 	p.WebIdentityTokenFile = str(keyWebIdentityTokenFile)
-	p.WebIdentityTokenProcess = str(keyWebIdentityTokenProc)
+	p.WebIdentityTokenProcess = command(str(keyWebIdentityTokenProc))
 	p.SourceProfileName = str(keySourceProfile)
 	p.EndpointURL = str(keyEndpointURL)
 
@@ -807,6 +807,14 @@ func validSessionName(s string) bool {
 		}
 	}
 	return true
+}
+
+// command is a command key's value as the line the shell runs: continuation
+// lines join with a space, as the AWS CLI runs them (it splits the value
+// into words). The SDK keeps the newline, so sh would run each line as a
+// command of its own, which is never what a continued command means.
+func command(v string) string {
+	return strings.ReplaceAll(v, "\n", " ")
 }
 
 func validEndpointURL(s string) bool {
