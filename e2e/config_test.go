@@ -7,6 +7,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -35,4 +36,20 @@ func TestConfigContinuationLine(t *testing.T) {
 	expect(t, r, 0, "out:AKIAHELPERHELPER0001")
 	r = e.Run(t, "list", "--profiles")
 	expect(t, r, 0, "out:other", "out:cp")
+}
+
+// TestConfigPartialKeysAcrossFiles: a key ID in the config file and a secret
+// in the credentials file used to be paired into one key. The AWS CLI and
+// SDKs refuse such partial credentials; rolevault says where each half is,
+// before any AWS call.
+func TestConfigPartialKeysAcrossFiles(t *testing.T) {
+	e := NewEnv(t)
+	e.WriteConfig(t, "[profile a]\nregion = eu-west-1\naws_access_key_id = AKIAPARTIALPARTIAL01\n")
+	must(t, os.WriteFile(e.Credentials, []byte("[a]\naws_secret_access_key = partial-secret\n"), 0o600))
+	r := e.Run(t, "export", "a")
+	expect(t, r, 1, "err:"+e.Config+":3:", `err:profile "a"`,
+		"err:aws_access_key_id is in "+e.Config+" but aws_secret_access_key is in "+e.Credentials)
+	if strings.Contains(r.Stderr+r.Stdout, "partial-secret") {
+		t.Errorf("the secret was printed:\n%s", r)
+	}
 }

@@ -612,6 +612,21 @@ func (r *resolver) buildFileKeys(p *Profile, vals map[string]rawValue) error {
 			fmt.Sprintf("%s is set but %s is missing", have, lack),
 			"write both keys, or better, remove them from the file and store them with 'rolevault add "+p.Name+"'")
 	}
+	// The SDK and the AWS CLI read the keys of each file as a set and
+	// ignore or refuse a partial one: an ID from one file and a secret from
+	// the other is a mistake (often a leftover), never one key.
+	for _, other := range []struct {
+		key string
+		v   rawValue
+		has bool
+	}{{keySecretAccessKey, secret, true}, {keySessionToken, token, hasToken}} {
+		if other.has && other.v.file != id.file {
+			return r.errAt(ErrInvalidValue, p.Name, keyAccessKeyID, id,
+				fmt.Sprintf("aws_access_key_id is in %s but %s is in %s; the AWS CLI and SDKs never pair keys across the two files",
+					id.file, other.key, other.v.file),
+				"put the whole key in one of the files, or better, store it with 'rolevault add "+p.Name+"' and delete the keys from both")
+		}
+	}
 	p.FileKeys = &FileKeys{AccessKeyID: id.val, SecretAccessKey: secret.val, SessionToken: token.val}
 	p.Origins[keyAccessKeyID] = id.origin()
 	if !hasToken {
