@@ -5,10 +5,18 @@ package e2e
 // input no real config has.
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/rolevault/rolevault/internal/ststest"
 )
 
 // writeHelper writes an executable credential_process helper that prints a
@@ -51,5 +59,187 @@ func TestConfigPartialKeysAcrossFiles(t *testing.T) {
 		"err:aws_access_key_id is in "+e.Config+" but aws_secret_access_key is in "+e.Credentials)
 	if strings.Contains(r.Stderr+r.Stdout, "partial-secret") {
 		t.Errorf("the secret was printed:\n%s", r)
+	}
+}
+
+// connectProxy is an HTTPS proxy that sends every CONNECT to target (the
+// emulator's TLS port) and records the host each client asked for, so a
+// client that calls the real STS host name reaches the emulator, and a test
+// can tell which name it used.
+type connectProxy struct {
+	URL   string
+	mu    sync.Mutex
+	hosts []string
+}
+
+func startConnectProxy(t *testing.T, target string) *connectProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { ln.Close() })
+	p := &connectProxy{URL: "http://" + ln.Addr().String()}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(conn, target)
+		}
+	}()
+	return p
+}
+
+func (p *connectProxy) serve(conn net.Conn, target string) {
+	defer conn.Close()
+	req, err := http.ReadRequest(bufio.NewReader(conn))
+	if err != nil || req.Method != http.MethodConnect {
+		fmt.Fprint(conn, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	p.mu.Lock()
+	p.hosts = append(p.hosts, req.Host)
+	p.mu.Unlock()
+	up, err := net.Dial("tcp", target)
+	if err != nil {
+		fmt.Fprint(conn, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	defer up.Close()
+	fmt.Fprint(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, conn); done <- struct{}{} }()
+	go func() { io.Copy(conn, up); done <- struct{}{} }()
+	<-done
+}
+
+func (p *connectProxy) Hosts() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.hosts...)
+}
+
+// endpointWorld is an IAM user's stored key and the emulator on HTTPS, with
+// the real STS host names sent to it by a CONNECT proxy: a call that ignores
+// every configured endpoint still reaches the emulator, one that goes to a
+// configured endpoint goes there.
+type endpointWorld struct {
+	E      *Env
+	STS    *ststest.Server
+	URL    string // the emulator's own https://127.0.0.1:PORT
+	CA     string // its CA's PEM file
+	Proxy  *connectProxy
+	Closed string // an endpoint nothing listens on
+}
+
+func newEndpointWorld(t *testing.T) *endpointWorld {
+	t.Helper()
+	skipIfE2EOff(t)
+	s := ststest.New()
+	w := &endpointWorld{STS: s, Closed: "https://127.0.0.1:9"}
+	w.URL, w.CA = s.StartTLS()
+	t.Cleanup(s.Close)
+	id, secret := s.AddUser(loginAccount, "carol")
+	w.Proxy = startConnectProxy(t, strings.TrimPrefix(w.URL, "https://"))
+	w.E = NewEnv(t)
+	w.E.Set("AWS_VAULT_BACKEND", "file",
+		"AWS_VAULT_FILE_DIR", filepath.Join(w.E.Home, "keys"),
+		"AWS_VAULT_FILE_PASSPHRASE", "e2e-file-passphrase",
+		"HTTPS_PROXY", w.Proxy.URL)
+	w.E.WriteConfig(t, "[profile carol]\nregion = us-east-1\n")
+	w.E.Set("AWS_ACCESS_KEY_ID", id, "AWS_SECRET_ACCESS_KEY", secret)
+	r := w.E.Run(t, "add", "carol", "--env", "--no-add-config")
+	delete(w.E.Vars, "AWS_ACCESS_KEY_ID")
+	delete(w.E.Vars, "AWS_SECRET_ACCESS_KEY")
+	expect(t, r, 0)
+	if r.Code != 0 {
+		t.FailNow()
+	}
+	return w
+}
+
+// sessions is how many GetSessionToken calls the emulator answered.
+func (w *endpointWorld) sessions() int {
+	n := 0
+	for _, c := range w.STS.History() {
+		if c.Action == "GetSessionToken" && c.Code == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestConfigIgnoreConfiguredEndpointURLs: ignore_configured_endpoint_urls =
+// true in the profile, or AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true, makes
+// STS calls go to the real STS host name, not to a configured endpoint_url
+// (profile, services section or AWS_ENDPOINT_URL*) the user meant to switch
+// off.
+func TestConfigIgnoreConfiguredEndpointURLs(t *testing.T) {
+	w := newEndpointWorld(t)
+	w.E.WriteConfig(t, "[profile carol]\nregion = us-east-1\nca_bundle = "+w.CA+"\n"+
+		"endpoint_url = "+w.Closed+"\nservices = local\nignore_configured_endpoint_urls = true\n\n"+
+		"[services local]\nsts =\n  endpoint_url = "+w.Closed+"\n")
+	r := w.E.Run(t, "export", "--format=json", "carol")
+	expect(t, r, 0, "out:AccessKeyId")
+	if got := w.Proxy.Hosts(); len(got) != 1 || got[0] != "sts.us-east-1.amazonaws.com:443" {
+		t.Errorf("STS calls went through the proxy to %q, want sts.us-east-1.amazonaws.com:443 once", got)
+	}
+
+	// The variable alone, with endpoints from the environment too.
+	w.E.WriteConfig(t, "[profile carol]\nregion = us-east-1\nca_bundle = "+w.CA+"\nendpoint_url = "+w.Closed+"\n")
+	w.E.Set("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", "AWS_ENDPOINT_URL", w.Closed, "AWS_ENDPOINT_URL_STS", w.Closed)
+	expect(t, w.E.Run(t, "clear", "carol"), 0)
+	r = w.E.Run(t, "export", "--format=json", "carol")
+	expect(t, r, 0, "out:AccessKeyId")
+	if n := w.sessions(); n != 2 {
+		t.Errorf("the emulator answered %d GetSessionToken calls, want 2", n)
+	}
+	if got := w.Proxy.Hosts(); len(got) != 2 {
+		t.Errorf("STS calls went through the proxy to %q, want twice to sts.us-east-1.amazonaws.com:443", got)
+	}
+}
+
+// TestConfigCABundle: a profile's ca_bundle is the CA bundle for HTTPS, as
+// in the SDKs (it used to be ignored, only AWS_CA_BUNDLE counted), and
+// AWS_CA_BUNDLE wins over it.
+func TestConfigCABundle(t *testing.T) {
+	w := newEndpointWorld(t)
+	w.E.WriteConfig(t, "[profile carol]\nregion = us-east-1\nendpoint_url = "+w.URL+"\nca_bundle = "+w.CA+"\n")
+	r := w.E.Run(t, "export", "--format=json", "carol")
+	expect(t, r, 0, "out:AccessKeyId")
+	if n := w.sessions(); n != 1 {
+		t.Errorf("the emulator answered %d GetSessionToken calls, want 1", n)
+	}
+
+	// AWS_CA_BUNDLE wins: a bad one is reported, naming the variable.
+	expect(t, w.E.Run(t, "clear", "carol"), 0)
+	bad := filepath.Join(w.E.Home, "not-a-ca.pem")
+	must(t, os.WriteFile(bad, []byte("no certificates here\n"), 0o600))
+	w.E.Set("AWS_CA_BUNDLE", bad)
+	r = w.E.Run(t, "export", "--format=json", "carol")
+	expect(t, r, 1, "err:AWS_CA_BUNDLE "+bad+" holds no PEM certificates")
+
+	// A bad ca_bundle in the profile names the profile and the file.
+	delete(w.E.Vars, "AWS_CA_BUNDLE")
+	w.E.WriteConfig(t, "[profile carol]\nregion = us-east-1\nendpoint_url = "+w.URL+"\nca_bundle = "+bad+"\n")
+	r = w.E.Run(t, "export", "--format=json", "carol")
+	expect(t, r, 1, "err:ca_bundle "+bad+` of profile "carol"`, "err:holds no PEM certificates")
+}
+
+// TestConfigServicesSection: an STS endpoint in the [services NAME] section
+// the profile names (services = NAME) is where STS calls go; it beats the
+// profile's own endpoint_url, as in the SDKs.
+func TestConfigServicesSection(t *testing.T) {
+	w := newEndpointWorld(t)
+	w.E.Set("AWS_CA_BUNDLE", w.CA)
+	w.E.WriteConfig(t, "[profile carol]\nregion = us-east-1\nendpoint_url = "+w.Closed+"\nservices = local\n\n"+
+		"[services local]\ns3 =\n  endpoint_url = "+w.Closed+"\nsts =\n  endpoint_url = "+w.URL+"\n")
+	r := w.E.Run(t, "export", "--format=json", "carol")
+	expect(t, r, 0, "out:AccessKeyId")
+	if n := w.sessions(); n != 1 {
+		t.Errorf("the emulator answered %d GetSessionToken calls, want 1", n)
+	}
+	if got := w.Proxy.Hosts(); len(got) != 0 {
+		t.Errorf("STS calls went through the proxy to %q, want them sent to the services section's endpoint", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,6 +48,7 @@ type Config struct {
 
 	profiles    map[string]*profileSections
 	ssoSessions map[string]*sectionSource
+	services    map[string]*sectionSource // [services NAME] of the config file
 	lookupEnv   func(string) (string, bool)
 
 	namesOnce sync.Once
@@ -129,6 +131,53 @@ func (s *sectionSource) values() (map[string]string, error) {
 	return out, nil
 }
 
+// nestedValues returns the section's nested values ("sts =\n  endpoint_url
+// = URL" is nested["sts"]["endpoint_url"]), keys lowercased, values read as
+// the AWS SDK reads sub-properties: split at the first '=' (or an earlier
+// ':'), trimmed, one pair of quotes removed. A later one wins.
+func (s *sectionSource) nestedValues() (map[string]map[string]string, error) {
+	if !s.defined() {
+		return nil, nil
+	}
+	secs := s.parsed
+	if len(s.chunks) > 0 {
+		var buf []byte
+		for _, ch := range s.chunks {
+			buf = append(buf, s.file.data[ch.start:ch.end]...)
+			if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+				buf = append(buf, '\n')
+			}
+		}
+		clean, _, _ := splitContinuations(buf)
+		f, err := ini.LoadSources(iniLoadOptions, clean)
+		if err != nil {
+			return nil, malformedError(s.file.path, s.file.data, err)
+		}
+		f.BlockMode = false
+		secs = f.Sections()
+	}
+	out := make(map[string]map[string]string)
+	for _, sec := range secs {
+		if sec.Name() == ini.DefaultSection {
+			continue
+		}
+		for _, k := range sec.Keys() {
+			for _, line := range k.NestedValues() {
+				i := strings.IndexAny(line, "=:")
+				if i < 0 {
+					continue
+				}
+				name := strings.ToLower(k.Name())
+				if out[name] == nil {
+					out[name] = make(map[string]string)
+				}
+				out[name][strings.ToLower(strings.TrimSpace(line[:i]))] = unquote(strings.TrimSpace(line[i+1:]))
+			}
+		}
+	}
+	return out, nil
+}
+
 const defaultProfile = "default"
 
 // LoadConfig reads and parses the config and credentials files. A file that
@@ -168,6 +217,7 @@ func newConfig(cfg, creds iniFile, lookup func(string) (string, bool), wholePars
 		lookupEnv:   lookup,
 		profiles:    make(map[string]*profileSections),
 		ssoSessions: make(map[string]*sectionSource),
+		services:    make(map[string]*sectionSource),
 	}
 	for _, f := range []struct {
 		f     *iniFile
@@ -235,12 +285,71 @@ var iniLoadOptions = ini.LoadOptions{
 	AllowNonUniqueSections: true,
 }
 
+// MaxConfigFileSize is the largest config or credentials file rolevault
+// reads: a config of 100,000 profiles is about 10 MiB, and a bound keeps a
+// file named by mistake (a log, /dev/zero) from using all memory.
+const MaxConfigFileSize = 16 << 20
+
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = errors.New("too large")
+)
+
+// readBounded reads a regular file (or the null device, which people name
+// to mean "no config") of at most limit bytes. It checks before opening, so
+// a FIFO is never opened (that would wait for a writer), and again on the
+// open file, and reads at most limit+1 bytes whatever the file claims.
+func readBounded(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		if st.IsDir() {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("is a directory")}
+		}
+		if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(st, null) {
+			return nil, nil
+		}
+		return nil, errNotRegular
+	}
+	if st.Size() > limit {
+		return nil, errTooLarge
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
 // readFile reads a config file; a missing one reads as empty.
 func readFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxConfigFileSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
+	case errors.Is(err, errNotRegular):
+		return nil, &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
+			Msg:    "not a regular file (a pipe, a device or a socket), so it is not read",
+			Advice: "point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a regular file (or /dev/null for none)"}
+	case errors.Is(err, errTooLarge):
+		return nil, &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
+			Msg:    fmt.Sprintf("larger than %d MiB, which no AWS config is", MaxConfigFileSize>>20),
+			Advice: "point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at your AWS config file"}
 	case errors.Is(err, fs.ErrPermission):
 		return nil, &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
 			Msg:    "cannot read the file: permission denied",
@@ -324,6 +433,7 @@ const (
 	sectionOther sectionKind = iota
 	sectionProfile
 	sectionSSOSession
+	sectionServices
 )
 
 // classifySection maps a section name to what it defines. In the config file
@@ -337,6 +447,9 @@ func classifySection(raw string, credentialsFile bool) (sectionKind, string) {
 	}
 	if rest, ok := cutWord(name, "sso-session"); ok && !credentialsFile {
 		return sectionSSOSession, unquote(rest)
+	}
+	if rest, ok := cutWord(name, "services"); ok && !credentialsFile {
+		return sectionServices, rest
 	}
 	if name == defaultProfile || credentialsFile {
 		if name == "" || name == ini.DefaultSection {
@@ -456,17 +569,21 @@ func (c *Config) sourceFor(f *iniFile, raw string, creds bool) *sectionSource {
 			return &ps.credentials
 		}
 		return &ps.config
-	case sectionSSOSession:
-		ss := c.ssoSessions[name]
+	case sectionSSOSession, sectionServices:
+		m := c.ssoSessions
+		if kind == sectionServices {
+			m = c.services
+		}
+		ss := m[name]
 		if ss == nil {
 			ss = &sectionSource{file: f}
-			c.ssoSessions[name] = ss
+			m[name] = ss
 		}
 		return ss
 	}
 	if raw == ini.DefaultSection {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is ignored", f.path, raw))
-	} else if !sectionsWeIgnoreQuietly[name] && !strings.HasPrefix(name, "services ") {
+	} else if !sectionsWeIgnoreQuietly[name] {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is not a profile and is ignored (profiles in the config file are [profile %s])", f.path, name, name))
 	}
 	return nil

@@ -178,7 +178,7 @@ mfa_serial = arn:aws:iam::111111111111:mfa/src
 		{"AWS_SOURCE_IDENTITY and AWS_ROLE_SESSION_NAME", "own", map[string]string{"AWS_SOURCE_IDENTITY": "alice", "AWS_ROLE_SESSION_NAME": "alice-cli"}, Overrides{},
 			func(p *Profile) any { return p.SourceIdentity + "/" + p.RoleSessionName }, "alice/alice-cli", "source_identity", "AWS_SOURCE_IDENTITY"},
 		{"AWS_ENDPOINT_URL_STS beats AWS_ENDPOINT_URL", "own", map[string]string{"AWS_ENDPOINT_URL": "http://all:1", "AWS_ENDPOINT_URL_STS": "http://sts:2"}, Overrides{},
-			func(p *Profile) any { return p.EndpointURL }, "http://sts:2", "endpoint_url", "AWS_ENDPOINT_URL_STS"},
+			func(p *Profile) any { return p.STSEndpointURL }, "http://sts:2", OriginSTSEndpointURL, "AWS_ENDPOINT_URL_STS"},
 		{"AWS_ENDPOINT_URL alone", "own", map[string]string{"AWS_ENDPOINT_URL": "http://all:1"}, Overrides{},
 			func(p *Profile) any { return p.EndpointURL }, "http://all:1", "", ""},
 		{"TTL variables apply to sources", "own", map[string]string{"AWS_CHAINED_SESSION_TOKEN_TTL": "10h"}, Overrides{},

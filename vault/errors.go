@@ -124,3 +124,22 @@ func editDistance(a, b string, limit int) int {
 	}
 	return prev[len(rb)]
 }
+
+// maxQuoted is how much of a value an error message quotes.
+const maxQuoted = 100
+
+// clip cuts a value quoted in a message to a readable length, on a rune
+// boundary: a config value can be megabytes, a message is one line.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == maxQuoted {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}

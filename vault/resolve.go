@@ -48,6 +48,9 @@ const (
 	keySSORegistrationScopes = "sso_registration_scopes"
 	keySTSRegionalEndpoints  = "sts_regional_endpoints"
 	keyEndpointURL           = "endpoint_url"
+	keyIgnoreEndpointURLs    = "ignore_configured_endpoint_urls"
+	keyServices              = "services"
+	keyCABundle              = "ca_bundle"
 	keySessionTags           = "session_tags"
 	keyTransitiveSessionTags = "transitive_session_tags"
 	keySourceIdentity        = "source_identity"
@@ -63,6 +66,7 @@ var profileKeys = []string{
 	keySSOStartURL, keySSORegion, keySSOAccountID, keySSORoleName, keySSORegistrationScopes,
 	keySTSRegionalEndpoints, keyEndpointURL, keySessionTags, keyTransitiveSessionTags,
 	keySourceIdentity, keyAccessKeyID, keySecretAccessKey, keySessionToken,
+	keyIgnoreEndpointURLs, keyServices, keyCABundle,
 }
 
 // defaultInheritedKeys are the [default] keys every other profile inherits
@@ -75,6 +79,7 @@ var profileKeys = []string{
 var defaultInheritedKeys = map[string]bool{
 	keyRegion: true, keyMFASerial: true, keyMFAProcess: true, keySTSRegionalEndpoints: true,
 	keyEndpointURL: true, keyDurationSeconds: true, keyRoleSessionName: true,
+	keyIgnoreEndpointURLs: true, keyServices: true, keyCABundle: true,
 }
 
 // keysNotIncluded are keys include_profile does not carry over: stored
@@ -219,8 +224,10 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 	env(keyRegion, "AWS_REGION")
 	env(keyRegion, "AWS_DEFAULT_REGION")
 	env(keySTSRegionalEndpoints, "AWS_STS_REGIONAL_ENDPOINTS")
-	env(keyEndpointURL, "AWS_ENDPOINT_URL_STS")
-	env(keyEndpointURL, "AWS_ENDPOINT_URL")
+	env(keyIgnoreEndpointURLs, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+	env(keyCABundle, "AWS_CA_BUNDLE")
+	// Endpoint variables are weighed against the services section in
+	// buildEndpoints.
 	if target {
 		env(keyMFASerial, "AWS_MFA_SERIAL")
 		env(keyRoleARN, "AWS_ROLE_ARN")
@@ -369,7 +376,7 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 	p.WebIdentityTokenFile = str(keyWebIdentityTokenFile)
 	p.WebIdentityTokenProcess = command(str(keyWebIdentityTokenProc))
 	p.SourceProfileName = str(keySourceProfile)
-	p.EndpointURL = str(keyEndpointURL)
+	p.CABundle = str(keyCABundle)
 
 	if v := str(keySTSRegionalEndpoints); v != "" {
 		if v != "regional" && v != "legacy" {
@@ -379,10 +386,8 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 		}
 		p.STSRegionalEndpoints = v
 	}
-	if p.EndpointURL != "" && !validEndpointURL(p.EndpointURL) {
-		return nil, bad(ErrInvalidValue, keyEndpointURL,
-			fmt.Sprintf("endpoint_url %q is not an http(s) URL", p.EndpointURL),
-			"use a full URL such as https://sts.eu-west-1.amazonaws.com")
+	if err := r.buildEndpoints(p, vals); err != nil {
+		return nil, err
 	}
 
 	if v := str(keyRoleARN); v != "" {
@@ -460,6 +465,104 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 	return p, nil
 }
 
+// buildEndpoints picks the STS and IAM endpoints as the AWS SDKs do
+// ("service-specific endpoints"): AWS_ENDPOINT_URL_<SERVICE>, then
+// AWS_ENDPOINT_URL, then endpoint_url under the service in the [services
+// NAME] section the profile names, then the profile's endpoint_url; none of
+// them when ignore_configured_endpoint_urls (or its variable, which wins)
+// is true. EndpointURL is the one for every service, which a child is told.
+func (r *resolver) buildEndpoints(p *Profile, vals map[string]rawValue) error {
+	if v, ok := vals[keyIgnoreEndpointURLs]; ok {
+		switch {
+		case strings.EqualFold(v.val, "true"):
+			p.IgnoreConfiguredEndpointURLs = true
+			p.Origins[keyIgnoreEndpointURLs] = v.origin()
+		case strings.EqualFold(v.val, "false"):
+		default:
+			return r.errAt(ErrInvalidValue, p.Name, keyIgnoreEndpointURLs, v,
+				fmt.Sprintf("ignore_configured_endpoint_urls %q must be true or false", clip(v.val)),
+				"set it to true to ignore every configured endpoint URL, or false")
+		}
+	}
+	if p.IgnoreConfiguredEndpointURLs {
+		return nil
+	}
+	envValue := func(name string) (rawValue, bool) {
+		v, ok := r.c.lookupEnv(name)
+		v = strings.TrimSpace(v)
+		return rawValue{val: v, env: name}, ok && v != ""
+	}
+	general, hasGeneral := envValue("AWS_ENDPOINT_URL")
+	if !hasGeneral {
+		general, hasGeneral = vals[keyEndpointURL]
+	}
+	var services map[string]map[string]string
+	servicesName := ""
+	if v, ok := vals[keyServices]; ok {
+		servicesName = v.val
+		sec, found := r.c.services[servicesName]
+		if !found {
+			r.warn(fmt.Sprintf("profile %q: services names [services %s], which is not in %s; no endpoint is taken from it", p.Name, clip(servicesName), r.c.config.path))
+		} else {
+			var err error
+			if services, err = sec.nestedValues(); err != nil {
+				return err
+			}
+		}
+	}
+	pick := func(service string) (rawValue, bool) {
+		if v, ok := envValue("AWS_ENDPOINT_URL_" + strings.ToUpper(service)); ok {
+			return v, true
+		}
+		if v, ok := envValue("AWS_ENDPOINT_URL"); ok {
+			return v, true
+		}
+		if ep := strings.TrimSpace(services[service][keyEndpointURL]); ep != "" {
+			// env carries the origin for errors and explain.
+			return rawValue{val: ep, env: fmt.Sprintf("[services %s] %s endpoint_url in %s", servicesName, service, r.c.config.path)}, true
+		}
+		v, ok := vals[keyEndpointURL]
+		return v, ok
+	}
+	check := func(v rawValue) error {
+		if validEndpointURL(v.val) {
+			return nil
+		}
+		if strings.HasPrefix(v.env, "[services ") {
+			return &ConfigError{Kind: ErrInvalidValue, File: r.c.config.path, Profile: p.Name,
+				Line:   r.c.lineOf(r.c.config.path, sectionServices, servicesName, ""),
+				Msg:    fmt.Sprintf("endpoint_url %q in [services %s] is not an http(s) URL", clip(v.val), servicesName),
+				Advice: "use a full URL such as https://sts.eu-west-1.amazonaws.com"}
+		}
+		return r.errAt(ErrInvalidValue, p.Name, keyEndpointURL, v,
+			fmt.Sprintf("endpoint_url %q is not an http(s) URL", clip(v.val)),
+			"use a full URL such as https://sts.eu-west-1.amazonaws.com")
+	}
+	if hasGeneral {
+		if err := check(general); err != nil {
+			return err
+		}
+		p.EndpointURL = general.val
+		p.Origins[keyEndpointURL] = general.origin()
+	}
+	for _, svc := range []struct {
+		name   string
+		dst    *string
+		origin string
+	}{{"sts", &p.STSEndpointURL, OriginSTSEndpointURL}, {"iam", &p.IAMEndpointURL, OriginIAMEndpointURL}} {
+		v, ok := pick(svc.name)
+		if !ok {
+			continue
+		}
+		if err := check(v); err != nil {
+			return err
+		}
+		*svc.dst = v.val
+		p.Origins[svc.origin] = v.origin()
+	}
+	return nil
+}
+
 // applyTTLs reads the TTL environment variables (Go durations, as aws-vault
 // reads them) and --duration. Like aws-vault, they apply to every profile
 // of the chain, not only the target.
@@ -511,6 +614,8 @@ const (
 	OriginChainedSessionTokenTTL = "chained_session_token_ttl"
 	OriginFederationTokenTTL     = "federation_token_ttl"
 	OriginMinTTL                 = "min_ttl"
+	OriginSTSEndpointURL         = "sts_endpoint_url"
+	OriginIAMEndpointURL         = "iam_endpoint_url"
 )
 
 // buildSSO merges a profile's sso_* keys with its [sso-session] and checks
