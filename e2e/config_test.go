@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 // How rolevault reads ~/.aws/config and ~/.aws/credentials where the AWS
@@ -14,7 +16,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rolevault/rolevault/internal/ststest"
 )
@@ -242,4 +246,65 @@ func TestConfigServicesSection(t *testing.T) {
 	if got := w.Proxy.Hosts(); len(got) != 0 {
 		t.Errorf("STS calls went through the proxy to %q, want them sent to the services section's endpoint", got)
 	}
+}
+
+// runBounded runs rolevault with a deadline, for inputs that used to hang:
+// the test fails, instead of waiting a minute, if it does not finish.
+func runBounded(t *testing.T, e *Env, args ...string) Result {
+	t.Helper()
+	r := runQuiet(e, 20*time.Second, append([]string{binary}, args...)...)
+	if r.Code == -1 {
+		t.Fatalf("%q did not finish within 20s (it hangs):\n%s", args, r)
+	}
+	return r
+}
+
+// TestConfigUnboundedInput: a config file that is a device or a FIFO, or a
+// value megabytes long, is a short one-line error: no out-of-memory crash
+// (/dev/zero), no hang (a FIFO nobody writes), no 10 MB message.
+func TestConfigUnboundedInput(t *testing.T) {
+	e := NewEnv(t)
+	check := func(t *testing.T, r Result, wants ...string) {
+		t.Helper()
+		if r.Code != 1 {
+			t.Errorf("want exit 1, got %.600s", r)
+		}
+		if len(r.Stderr) > 1024 || strings.Count(strings.TrimSpace(r.Stderr), "\n") > 1 {
+			t.Errorf("stderr is %d bytes, %d lines; want an error line and a hint: %.300q", len(r.Stderr), strings.Count(r.Stderr, "\n"), r.Stderr)
+		}
+		for _, w := range wants {
+			if !strings.Contains(r.Stderr, w) {
+				t.Errorf("stderr lacks %q: %.300q", w, r.Stderr)
+			}
+		}
+	}
+
+	t.Run("/dev/zero", func(t *testing.T) {
+		e.Set("AWS_CONFIG_FILE", "/dev/zero")
+		check(t, runBounded(t, e, "list", "--profiles"), "/dev/zero", "not a regular file")
+	})
+	t.Run("FIFO", func(t *testing.T) {
+		fifo := filepath.Join(e.Home, "config.fifo")
+		must(t, syscall.Mkfifo(fifo, 0o600))
+		e.Set("AWS_CONFIG_FILE", fifo)
+		check(t, runBounded(t, e, "export", "dev"), fifo, "not a regular file")
+	})
+	t.Run("too large", func(t *testing.T) {
+		big := filepath.Join(e.Home, "big")
+		must(t, os.WriteFile(big, []byte("[profile a]\nregion = x\n"+strings.Repeat("# padding\n", 2<<20)), 0o600))
+		e.Set("AWS_CONFIG_FILE", big)
+		check(t, runBounded(t, e, "list", "--profiles"), big, "larger than 16 MiB")
+	})
+	t.Run("10 MB role_arn", func(t *testing.T) {
+		e.Set("AWS_CONFIG_FILE", e.Config)
+		e.WriteConfig(t, "[profile dev]\nsource_profile = dev\nrole_arn = arn:"+strings.Repeat("x", 10<<20)+"\n")
+		check(t, runBounded(t, e, "export", "dev"), "role_arn", "is not an IAM role ARN", "…")
+	})
+	t.Run("/dev/null is an empty config", func(t *testing.T) {
+		e.Set("AWS_CONFIG_FILE", os.DevNull)
+		r := runBounded(t, e, "list", "--profiles")
+		if r.Code != 0 {
+			t.Errorf("want exit 0, got %s", r)
+		}
+	})
 }

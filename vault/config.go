@@ -389,7 +389,7 @@ func malformedError(path string, data []byte, err error) error {
 	case strings.Contains(msg, "empty section name"):
 		offending, what = "[]", "empty section name"
 	default:
-		what = msg
+		what = clip(msg)
 	}
 	line := 0
 	if offending != "" {
@@ -582,9 +582,9 @@ func (c *Config) sourceFor(f *iniFile, raw string, creds bool) *sectionSource {
 		return ss
 	}
 	if raw == ini.DefaultSection {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is ignored", f.path, raw))
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is ignored", f.path, clip(raw)))
 	} else if !sectionsWeIgnoreQuietly[name] {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is not a profile and is ignored (profiles in the config file are [profile %s])", f.path, name, name))
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is not a profile and is ignored (profiles in the config file are [profile %s])", f.path, clip(name), clip(name)))
 	}
 	return nil
 }

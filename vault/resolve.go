@@ -126,6 +126,7 @@ func (r *resolver) warn(s string) {
 	if r.seenWarn == nil {
 		r.seenWarn = make(map[string]bool)
 	}
+	s = clipWords(s)
 	if !r.seenWarn[s] {
 		r.seenWarn[s] = true
 		r.warnings = append(r.warnings, s)
@@ -159,7 +160,7 @@ func (r *resolver) resolve(name string, chain []string, ref *referrer) (*Profile
 		if n == name {
 			cycle := append(append([]string{}, chain[i:]...), name)
 			return nil, r.errAt(ErrSourceProfileCycle, ref.profile, ref.key, ref.val,
-				"source_profile cycle "+strings.Join(cycle, " → "),
+				"source_profile cycle "+clip(strings.Join(cycle, " → ")),
 				"break the cycle: the last profile of a source_profile chain must hold keys (stored with 'rolevault add', credential_process, sso_*, …)")
 		}
 	}
@@ -256,14 +257,14 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 			if n == inc.val {
 				cycle := append(append([]string{}, includeChain[i:]...), inc.val)
 				return nil, "", r.errAt(ErrIncludeProfileCycle, cur.name, incKey, inc,
-					incKey+" cycle "+strings.Join(cycle, " → "),
+					incKey+" cycle "+clip(strings.Join(cycle, " → ")),
 					"remove one of the "+incKey+" links in the cycle")
 			}
 		}
 		next, ok := c.profiles[inc.val]
 		if !ok {
 			e := r.errAt(ErrIncludeProfileNotFound, cur.name, incKey, inc,
-				fmt.Sprintf("%s names profile %q, which is not defined", incKey, inc.val), "")
+				fmt.Sprintf("%s names profile %q, which is not defined", incKey, clip(inc.val)), "")
 			e.Advice = r.didYouMean(inc.val, "define [profile "+inc.val+"] or fix the name")
 			return nil, "", e
 		}
@@ -381,7 +382,7 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 	if v := str(keySTSRegionalEndpoints); v != "" {
 		if v != "regional" && v != "legacy" {
 			return nil, bad(ErrInvalidValue, keySTSRegionalEndpoints,
-				fmt.Sprintf("sts_regional_endpoints %q must be \"regional\" or \"legacy\"", v),
+				fmt.Sprintf("sts_regional_endpoints %q must be \"regional\" or \"legacy\"", clip(v)),
 				"set it to regional (the default in current SDKs) or legacy")
 		}
 		p.STSRegionalEndpoints = v
@@ -393,14 +394,14 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 	if v := str(keyRoleARN); v != "" {
 		if !ValidRoleARN(v) {
 			return nil, bad(ErrInvalidRoleARN, keyRoleARN,
-				fmt.Sprintf("role_arn %q is not an IAM role ARN", v),
+				fmt.Sprintf("role_arn %q is not an IAM role ARN", clip(v)),
 				"a role ARN looks like arn:aws:iam::123456789012:role/NAME (copy it from the role's page in the IAM console)")
 		}
 		p.RoleARN = v
 	}
 	if p.RoleSessionName != "" && !validSessionName(p.RoleSessionName) {
 		return nil, bad(ErrInvalidValue, keyRoleSessionName,
-			fmt.Sprintf("role_session_name %q must be 2 to 64 characters of letters, digits and +=,.@_-", p.RoleSessionName),
+			fmt.Sprintf("role_session_name %q must be 2 to 64 characters of letters, digits and +=,.@_-", clip(p.RoleSessionName)),
 			"pick a name such as your user name")
 	}
 
@@ -408,7 +409,7 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 		secs, err := strconv.Atoi(v)
 		if err != nil {
 			return nil, bad(ErrInvalidDuration, keyDurationSeconds,
-				fmt.Sprintf("duration_seconds %q is not a whole number of seconds", v),
+				fmt.Sprintf("duration_seconds %q is not a whole number of seconds", clip(v)),
 				"use seconds between 900 (15m) and 43200 (12h), e.g. duration_seconds = 3600")
 		}
 		if secs < 900 || secs > 43200 {
@@ -422,7 +423,7 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 	if v := str(keySessionTags); v != "" {
 		tags, err := parseSessionTags(v)
 		if err != nil {
-			return nil, bad(ErrInvalidValue, keySessionTags, fmt.Sprintf("session_tags %q: %v", v, err),
+			return nil, bad(ErrInvalidValue, keySessionTags, fmt.Sprintf("session_tags %q: %v", clip(v), err),
 				"write tags as key1=value1,key2=value2")
 		}
 		p.SessionTags = tags
@@ -445,7 +446,7 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 				"on an EC2 instance or in a container, let the AWS CLI or SDK use the instance's role directly; or use credential_source = Environment")
 		default:
 			return nil, bad(ErrInvalidValue, keyCredentialSource,
-				fmt.Sprintf("credential_source %q is not one of Environment, Ec2InstanceMetadata, EcsContainer", v),
+				fmt.Sprintf("credential_source %q is not one of Environment, Ec2InstanceMetadata, EcsContainer", clip(v)),
 				"rolevault supports credential_source = Environment")
 		}
 	}
@@ -587,7 +588,7 @@ func (r *resolver) applyTTLs(p *Profile, name string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
 			return &ConfigError{Kind: ErrInvalidDuration, Key: t.env, Profile: name,
-				Msg:    fmt.Sprintf("%s=%q is not a positive duration", t.env, v),
+				Msg:    fmt.Sprintf("%s=%q is not a positive duration", t.env, clip(v)),
 				Advice: "use a Go duration such as 1h, 90m or 3600s"}
 		}
 		*t.dst = d
@@ -644,7 +645,7 @@ func (r *resolver) buildSSO(p *Profile, vals map[string]rawValue) error {
 		sec, ok := r.c.ssoSessions[s.Session]
 		if !ok {
 			e := r.errAt(ErrSSOSessionNotFound, p.Name, keySSOSession, vals[keySSOSession],
-				fmt.Sprintf("sso_session names [sso-session %s], which is not defined", s.Session),
+				fmt.Sprintf("sso_session names [sso-session %s], which is not defined", clip(s.Session)),
 				"add an [sso-session "+s.Session+"] section with sso_start_url and sso_region, or fix the name")
 			if alt := suggest(s.Session, r.c.SSOSessionNames()); alt != "" {
 				e.Advice = fmt.Sprintf("did you mean %q? Otherwise add an [sso-session %s] section with sso_start_url and sso_region", alt, s.Session)
@@ -665,7 +666,7 @@ func (r *resolver) buildSSO(p *Profile, vals map[string]rawValue) error {
 			}
 			if *f.dst != "" && *f.dst != sv {
 				return r.errAt(ErrInvalidValue, p.Name, f.key, vals[f.key],
-					fmt.Sprintf("%s %q differs from %q in [sso-session %s]", f.key, *f.dst, sv, s.Session),
+					fmt.Sprintf("%s %q differs from %q in [sso-session %s]", f.key, clip(*f.dst), clip(sv), clip(s.Session)),
 					"remove "+f.key+" from the profile; the sso-session's value is used")
 			}
 			*f.dst = sv
@@ -846,11 +847,11 @@ func (r *resolver) notFound(name string, ref *referrer) error {
 	c := r.c
 	if ref == nil {
 		return &ConfigError{Kind: ErrProfileNotFound,
-			Msg:    fmt.Sprintf("profile %q is not defined in %s or %s", name, c.config.path, c.credentials.path),
+			Msg:    fmt.Sprintf("profile %q is not defined in %s or %s", clip(name), c.config.path, c.credentials.path),
 			Advice: r.didYouMean(name, "run 'rolevault list --profiles' to see the profiles, or 'rolevault add "+name+"' to store keys for it")}
 	}
 	e := r.errAt(ErrSourceProfileNotFound, ref.profile, ref.key, ref.val,
-		fmt.Sprintf("source_profile names profile %q, which is not defined", name), "")
+		fmt.Sprintf("source_profile names profile %q, which is not defined", clip(name)), "")
 	e.Advice = r.didYouMean(name, "define [profile "+name+"] (and store its keys with 'rolevault add "+name+"'), or fix the name")
 	return e
 }
