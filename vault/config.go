@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,6 +48,7 @@ type Config struct {
 
 	profiles    map[string]*profileSections
 	ssoSessions map[string]*sectionSource
+	services    map[string]*sectionSource // [services NAME] of the config file
 	lookupEnv   func(string) (string, bool)
 
 	namesOnce sync.Once
@@ -77,6 +79,9 @@ type sectionSource struct {
 	file   *iniFile
 	chunks []span         // byte ranges of the sections, each from its header line (indexed path)
 	parsed []*ini.Section // the sections themselves (whole-file path)
+	// parsedSuffix holds, per section of parsed, the continuation lines
+	// of its keys (see splitContinuations); nil when there are none.
+	parsedSuffix []map[string]string
 }
 
 type span struct{ start, end, line int }
@@ -89,6 +94,52 @@ func (s *sectionSource) values() (map[string]string, error) {
 	if !s.defined() {
 		return nil, nil
 	}
+	secs, suffix := s.parsed, s.parsedSuffix
+	if len(s.chunks) > 0 {
+		var buf []byte
+		for _, ch := range s.chunks {
+			buf = append(buf, s.file.data[ch.start:ch.end]...)
+			if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+				buf = append(buf, '\n')
+			}
+		}
+		clean, cont, n := splitContinuations(buf)
+		f, err := ini.LoadSources(iniLoadOptions, clean)
+		if err != nil {
+			// The scan accepted these lines, so ini.v1 should too; if the
+			// two ever disagree, say where rather than guess.
+			return nil, malformedError(s.file.path, s.file.data, err)
+		}
+		f.BlockMode = false
+		// Sections()[0] is ini.v1's DEFAULT, then one per header.
+		secs, suffix = f.Sections(), cont
+		if len(secs) != n+1 {
+			suffix = nil // cannot happen: the scan found these headers
+		}
+	}
+	out := make(map[string]string, 8)
+	for i, sec := range secs {
+		if sec.Name() == ini.DefaultSection {
+			continue
+		}
+		for k, v := range sec.KeysHash() {
+			if suffix != nil {
+				v = continued(suffix, i, k, v)
+			}
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// nestedValues returns the section's nested values ("sts =\n  endpoint_url
+// = URL" is nested["sts"]["endpoint_url"]), keys lowercased, values read as
+// the AWS SDK reads sub-properties: split at the first '=' (or an earlier
+// ':'), trimmed, one pair of quotes removed. A later one wins.
+func (s *sectionSource) nestedValues() (map[string]map[string]string, error) {
+	if !s.defined() {
+		return nil, nil
+	}
 	secs := s.parsed
 	if len(s.chunks) > 0 {
 		var buf []byte
@@ -98,22 +149,31 @@ func (s *sectionSource) values() (map[string]string, error) {
 				buf = append(buf, '\n')
 			}
 		}
-		f, err := ini.LoadSources(iniLoadOptions, buf)
+		clean, _, _ := splitContinuations(buf)
+		f, err := ini.LoadSources(iniLoadOptions, clean)
 		if err != nil {
-			// The scan accepted these lines, so ini.v1 should too; if the
-			// two ever disagree, say where rather than guess.
 			return nil, malformedError(s.file.path, s.file.data, err)
 		}
 		f.BlockMode = false
 		secs = f.Sections()
 	}
-	out := make(map[string]string, 8)
+	out := make(map[string]map[string]string)
 	for _, sec := range secs {
 		if sec.Name() == ini.DefaultSection {
 			continue
 		}
-		for k, v := range sec.KeysHash() {
-			out[k] = v
+		for _, k := range sec.Keys() {
+			for _, line := range k.NestedValues() {
+				i := strings.IndexAny(line, "=:")
+				if i < 0 {
+					continue
+				}
+				name := strings.ToLower(k.Name())
+				if out[name] == nil {
+					out[name] = make(map[string]string)
+				}
+				out[name][strings.ToLower(strings.TrimSpace(line[:i]))] = unquote(strings.TrimSpace(line[i+1:]))
+			}
 		}
 	}
 	return out, nil
@@ -158,6 +218,7 @@ func newConfig(cfg, creds iniFile, lookup func(string) (string, bool), wholePars
 		lookupEnv:   lookup,
 		profiles:    make(map[string]*profileSections),
 		ssoSessions: make(map[string]*sectionSource),
+		services:    make(map[string]*sectionSource),
 	}
 	for _, f := range []struct {
 		f     *iniFile
@@ -225,12 +286,71 @@ var iniLoadOptions = ini.LoadOptions{
 	AllowNonUniqueSections: true,
 }
 
+// MaxConfigFileSize is the largest config or credentials file rolevault
+// reads: a config of 100,000 profiles is about 10 MiB, and a bound keeps a
+// file named by mistake (a log, /dev/zero) from using all memory.
+const MaxConfigFileSize = 16 << 20
+
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = errors.New("too large")
+)
+
+// readBounded reads a regular file (or the null device, which people name
+// to mean "no config") of at most limit bytes. It checks before opening, so
+// a FIFO is never opened (that would wait for a writer), and again on the
+// open file, and reads at most limit+1 bytes whatever the file claims.
+func readBounded(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		if st.IsDir() {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("is a directory")}
+		}
+		if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(st, null) {
+			return nil, nil
+		}
+		return nil, errNotRegular
+	}
+	if st.Size() > limit {
+		return nil, errTooLarge
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
 // readFile reads a config file; a missing one reads as empty.
 func readFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxConfigFileSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
+	case errors.Is(err, errNotRegular):
+		return nil, &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
+			Msg:    "not a regular file (a pipe, a device or a socket), so it is not read",
+			Advice: "point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a regular file (or /dev/null for none)"}
+	case errors.Is(err, errTooLarge):
+		return nil, &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
+			Msg:    fmt.Sprintf("larger than %d MiB, which no AWS config is", MaxConfigFileSize>>20),
+			Advice: "point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at your AWS config file"}
 	case errors.Is(err, fs.ErrPermission):
 		return nil, &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
 			Msg:    "cannot read the file: permission denied",
@@ -270,7 +390,7 @@ func malformedError(path string, data []byte, err error) error {
 	case strings.Contains(msg, "empty section name"):
 		offending, what = "[]", "empty section name"
 	default:
-		what = msg
+		what = clip(msg)
 	}
 	line := 0
 	if offending != "" {
@@ -314,6 +434,7 @@ const (
 	sectionOther sectionKind = iota
 	sectionProfile
 	sectionSSOSession
+	sectionServices
 )
 
 // classifySection maps a section name to what it defines. In the config file
@@ -327,6 +448,9 @@ func classifySection(raw string, credentialsFile bool) (sectionKind, string) {
 	}
 	if rest, ok := cutWord(name, "sso-session"); ok && !credentialsFile {
 		return sectionSSOSession, unquote(rest)
+	}
+	if rest, ok := cutWord(name, "services"); ok && !credentialsFile {
+		return sectionServices, rest
 	}
 	if name == defaultProfile || credentialsFile {
 		if name == "" || name == ini.DefaultSection {
@@ -395,12 +519,19 @@ func (c *Config) index(f *iniFile, creds bool) error {
 // indexParsed is index for files the scan declines: ini.v1 parses the
 // whole file and we keep its sections.
 func (c *Config) indexParsed(f *iniFile, creds bool) error {
-	parsed, err := ini.LoadSources(iniLoadOptions, f.data)
+	clean, suffix, n := splitContinuations(f.data)
+	parsed, err := ini.LoadSources(iniLoadOptions, clean)
+	if err == nil && suffix != nil && len(parsed.Sections()) != n+1 {
+		// A construct that spans lines (a """ value) hid or faked a
+		// header from the line scan: read the file as ini.v1 alone does.
+		suffix = nil
+		parsed, err = ini.LoadSources(iniLoadOptions, f.data)
+	}
 	if err != nil {
 		return malformedError(f.path, f.data, err)
 	}
 	parsed.BlockMode = false
-	for _, sec := range parsed.Sections() {
+	for i, sec := range parsed.Sections() {
 		if sec.Name() == ini.DefaultSection {
 			if len(sec.Keys()) > 0 {
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: keys before the first [section] header are ignored", f.path))
@@ -409,6 +540,12 @@ func (c *Config) indexParsed(f *iniFile, creds bool) error {
 		}
 		if src := c.sourceFor(f, sec.Name(), creds); src != nil {
 			src.parsed = append(src.parsed, sec)
+			if i < len(suffix) && suffix[i] != nil {
+				for len(src.parsedSuffix) < len(src.parsed) {
+					src.parsedSuffix = append(src.parsedSuffix, nil)
+				}
+				src.parsedSuffix[len(src.parsed)-1] = suffix[i]
+			}
 		}
 	}
 	return nil
@@ -434,18 +571,22 @@ func (c *Config) sourceFor(f *iniFile, raw string, creds bool) *sectionSource {
 			return &ps.credentials
 		}
 		return &ps.config
-	case sectionSSOSession:
-		ss := c.ssoSessions[name]
+	case sectionSSOSession, sectionServices:
+		m := c.ssoSessions
+		if kind == sectionServices {
+			m = c.services
+		}
+		ss := m[name]
 		if ss == nil {
 			ss = &sectionSource{file: f}
-			c.ssoSessions[name] = ss
+			m[name] = ss
 		}
 		return ss
 	}
 	if raw == ini.DefaultSection {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is ignored", f.path, raw))
-	} else if !sectionsWeIgnoreQuietly[name] && !strings.HasPrefix(name, "services ") {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is not a profile and is ignored (profiles in the config file are [profile %s])", f.path, name, name))
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is ignored", f.path, clip(raw)))
+	} else if !sectionsWeIgnoreQuietly[name] {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: section [%s] is not a profile and is ignored (profiles in the config file are [profile %s])", f.path, clip(name), clip(name)))
 	}
 	return nil
 }

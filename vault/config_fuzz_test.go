@@ -3,7 +3,9 @@ package vault
 import (
 	"errors"
 	"maps"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,12 +25,17 @@ import (
 // malformed lines, and every crasher found so far.
 func FuzzLoadConfig(f *testing.F) {
 	f.Add(seedConfig, seedCredentials)
+	// Long values must not make long messages (issue 9, point 9).
+	long := strings.Repeat("x", 5000)
+	f.Add("[profile a]\nrole_arn = "+long+"\n[profile b]\nsource_profile = "+long+"\n["+long+"]\n", "["+long+"]\naws_access_key_id = A\n")
 	env := mapEnv(map[string]string{"AWS_MFA_SERIAL": "arn:aws:iam::111111111111:mfa/fuzz"})
 	f.Fuzz(func(t *testing.T, config, credentials string) {
 		// Loading has no timeout of its own, and the fuzzer none per input:
 		// a hang would stall it silently. Fail instead, so the input is
 		// saved as a crasher.
 		done := make(chan struct{})
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		go func() {
 			defer close(done)
 			checkLoadConfig(t, env, config, credentials)
@@ -38,7 +45,29 @@ func FuzzLoadConfig(f *testing.F) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("loading did not finish:\nconfig %q\ncredentials %q", config, credentials)
 		}
+		// Memory: loading, a whole-file parse and up to 24 Resolves may
+		// each read every byte a few times, but nothing may grow faster
+		// than the input (a cycle, a chain, a value repeated).
+		runtime.ReadMemStats(&after)
+		in := uint64(len(config) + len(credentials))
+		if alloc, limit := after.TotalAlloc-before.TotalAlloc, 16<<20+2048*in; alloc > limit {
+			t.Fatalf("allocated %d bytes for %d bytes of input (limit %d)", alloc, in, limit)
+		}
 	})
+}
+
+// maxMessage bounds an error or warning about any input: values are quoted
+// cut to maxQuoted, so only the paths and the fixed text remain.
+const maxMessage = 1024
+
+func checkMessage(t *testing.T, what, msg string) {
+	t.Helper()
+	if len(msg) > maxMessage {
+		t.Fatalf("%s: %d-byte message: %.200q…", what, len(msg), msg)
+	}
+	if strings.Contains(msg, "\n") {
+		t.Fatalf("%s: message is not one line: %q", what, msg)
+	}
 }
 
 func checkLoadConfig(t *testing.T, env func(string) (string, bool), config, credentials string) {
@@ -53,6 +82,9 @@ func checkLoadConfig(t *testing.T, env func(string) (string, bool), config, cred
 		if err != nil {
 			assertConfigError(t, err, "LoadConfig")
 			return
+		}
+		for _, w := range c.Warnings {
+			checkMessage(t, "LoadConfig warning", w)
 		}
 		if !slices.Equal(c.ProfileNames(), whole.ProfileNames()) {
 			t.Fatalf("profiles differ: indexed %q, whole %q", c.ProfileNames(), whole.ProfileNames())
@@ -95,6 +127,9 @@ func checkLoadConfig(t *testing.T, env func(string) (string, bool), config, cred
 			if p == nil || p.Name != name {
 				t.Fatalf("Resolve(%q) = %+v", name, p)
 			}
+			for _, w := range p.Warnings {
+				checkMessage(t, "Resolve warning", w)
+			}
 			for q, n := p, 0; q != nil; q, n = q.Source, n+1 {
 				if n > len(c.ProfileNames()) {
 					t.Fatalf("Resolve(%q): source chain longer than the config", name)
@@ -123,6 +158,8 @@ func assertConfigError(t *testing.T, err error, what string) {
 	if ce.Hint() == "" {
 		t.Fatalf("%s: error %v has no hint", what, err)
 	}
+	checkMessage(t, what, err.Error())
+	checkMessage(t, what+" hint", ce.Hint())
 }
 
 func compareSections(t *testing.T, name string, a, b *profileSections) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode"
 )
 
@@ -28,6 +29,9 @@ var errNeedFullParse = errors.New("needs a full ini.v1 parse")
 //     value (AllowNestedValues), whatever it contains;
 //   - blank lines and lines starting with '#' or ';' are skipped;
 //   - a line starting with '[' is a header up to its last ']';
+//   - an indented line without '=' or ':' right after a key with a value
+//     (or after another such line) continues that value, as in the AWS
+//     SDK's parser (see splitContinuations); ini.v1 never sees it;
 //   - anything else must be key, then '=' or ':', then the value.
 //
 // Values that may continue on the next line (starting with `"""` or '`',
@@ -44,6 +48,7 @@ func scanINI(path string, data []byte) (headers []header, preamble bool, err err
 	// by one: 10,000 small allocations less for a big config.
 	text := string(data)
 	lastValueEmpty := false
+	lastValueSet := false // the last key has a value that continuation lines extend
 	lineNo := 0
 	cur := -1 // index of the current section's header
 	for off := 0; off < len(data); {
@@ -78,13 +83,16 @@ func scanINI(path string, data []byte) (headers []header, preamble bool, err err
 			nameStart := start + (len(raw) - len(line)) + 1
 			headers = append(headers, header{name: text[nameStart : nameStart+closeIdx-1], span: span{start: start, end: len(data), line: lineNo}})
 			cur = len(headers) - 1
-			lastValueEmpty = false
+			lastValueEmpty, lastValueSet = false, false
 			continue
+		}
+		i := bytes.IndexAny(line, "=:")
+		if i < 0 && lastValueSet && isContinuation(raw) {
+			continue // continuation line, joined to the value in values()
 		}
 		if line[0] == '"' || line[0] == '`' {
 			return nil, false, errNeedFullParse
 		}
-		i := bytes.IndexAny(line, "=:")
 		if i < 0 {
 			return nil, false, scanError(path, lineNo, "expected `key = value` or a [section] header", line)
 		}
@@ -95,7 +103,7 @@ func scanINI(path string, data []byte) (headers []header, preamble bool, err err
 		if multi {
 			return nil, false, errNeedFullParse
 		}
-		lastValueEmpty = empty
+		lastValueEmpty, lastValueSet = empty, !empty
 		if cur < 0 {
 			preamble = true
 		}
@@ -142,4 +150,98 @@ func scanError(path string, line int, what string, text []byte) error {
 	return &ConfigError{Kind: ErrMalformedConfig, File: path, Line: line,
 		Msg:    fmt.Sprintf("cannot parse: %s: %q", what, truncate(string(bytes.TrimSpace(text)), 60)),
 		Advice: "fix or comment out that line (lines look like `[profile NAME]` or `key = value`)"}
+}
+
+// isContinuation reports whether a raw line is indented the way the AWS
+// SDK's parser requires of a continuation line (a space or a tab).
+func isContinuation(raw []byte) bool {
+	return len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\t')
+}
+
+// splitContinuations takes the continuation lines out of data, for ini.v1,
+// which would reject them. The rule is aws-sdk-go-v2's (config/internal/ini):
+// an indented line with neither '=' nor ':' that follows a key whose value
+// is not empty (possibly past blank lines, comments and earlier
+// continuation lines) adds a newline and the line, less its leading blanks,
+// to that value; one that follows a key with an empty value is a nested
+// value and is ignored. Each such line is blanked in the copy returned, so
+// ini.v1's line count is unchanged.
+//
+// suffix[h] maps each key of the h-th section (0 is the part before the
+// first header, as ini.v1's DEFAULT section), lowercased as ini.v1 is told
+// to, to what its last definition in that section gets appended; sections
+// is the number of headers seen. data is returned as it is, with a nil
+// suffix, when it has no continuation lines.
+func splitContinuations(data []byte) (clean []byte, suffix []map[string]string, sections int) {
+	key, keySet, nested := "", false, false
+	off := 0
+	if bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")) {
+		off = 3 // a UTF-8 byte-order mark, which ini.v1 skips
+	}
+	for off < len(data) {
+		end := bytes.IndexByte(data[off:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = off + end + 1
+		}
+		raw := data[off:next]
+		start := off
+		off = next
+		if nested && isContinuation(raw) {
+			continue // a nested value ("s3 =\n  key = v"), as in scanINI
+		}
+		line := bytes.TrimLeftFunc(raw, unicode.IsSpace)
+		if len(line) == 0 || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			key, keySet, nested = "", false, false
+			sections++
+			continue
+		}
+		i := bytes.IndexAny(line, "=:")
+		if i < 0 {
+			if keySet && isContinuation(raw) {
+				if clean == nil {
+					clean = bytes.Clone(data)
+				}
+				for len(suffix) <= sections {
+					suffix = append(suffix, nil)
+				}
+				if suffix[sections] == nil {
+					suffix[sections] = make(map[string]string)
+				}
+				text := bytes.TrimRight(bytes.TrimLeft(raw, " \t"), "\r\n")
+				suffix[sections][key] += "\n" + string(text)
+				// Blank the line but keep its newline: line numbers stay.
+				for j := start; j < next; j++ {
+					if clean[j] != '\n' {
+						clean[j] = ' '
+					}
+				}
+			}
+			continue
+		}
+		// An indented key after a value is a key of its own, for the SDK
+		// as for ini.v1.
+		empty, _ := valueShape(line[i+1:])
+		key, keySet, nested = strings.ToLower(string(bytes.TrimSpace(line[:i]))), !empty, empty
+		if sections < len(suffix) && suffix[sections] != nil {
+			delete(suffix[sections], key)
+		}
+	}
+	if clean == nil {
+		return data, nil, sections
+	}
+	return clean, suffix, sections
+}
+
+// continued returns v with the continuation lines of key in section h.
+func continued(suffix []map[string]string, h int, key, v string) string {
+	if h < len(suffix) {
+		if s, ok := suffix[h][key]; ok && strings.TrimSpace(v) != "" {
+			return v + s
+		}
+	}
+	return v
 }

@@ -53,18 +53,18 @@ func (e *ConfigError) Error() string {
 		b.WriteString(": ")
 	}
 	if e.Profile != "" {
-		fmt.Fprintf(&b, "profile %q: ", e.Profile)
+		fmt.Fprintf(&b, "profile %q: ", clip(e.Profile))
 	}
 	if e.Key != "" && !strings.Contains(e.Msg, e.Key) {
 		b.WriteString(e.Key)
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
-	return b.String()
+	return clipWords(b.String())
 }
 
 // Hint says what the user should do; the CLI prints it on a second line.
-func (e *ConfigError) Hint() string { return e.Advice }
+func (e *ConfigError) Hint() string { return clipWords(e.Advice) }
 
 // Is matches the error's kind, so errors.Is(err, ErrProfileNotFound) works
 // through any amount of wrapping.
@@ -78,11 +78,15 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // nothing is close enough to be a plausible typo. It runs only on the error
 // path, so a linear scan over every profile is fine even for big configs.
 func suggest(name string, candidates []string) string {
+	// Edit distance is quadratic: no suggestions for names no one types.
+	if len(name) > maxQuoted {
+		return ""
+	}
 	best, bestD := "", -1
 	limit := max(2, len(name)/3) // typos, not unrelated names
 	lname := strings.ToLower(name)
 	for _, c := range candidates {
-		if c == name {
+		if c == name || len(c) > maxQuoted+limit {
 			continue
 		}
 		d := editDistance(lname, strings.ToLower(c), limit)
@@ -123,4 +127,47 @@ func editDistance(a, b string, limit int) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// maxQuoted is how much of a value an error message quotes.
+const maxQuoted = 100
+
+// clip cuts a value quoted in a message to a readable length, on a rune
+// boundary: a config value can be megabytes, a message is one line.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == maxQuoted {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
+// maxWord is the longest blank-free run a message keeps: longer than any
+// sensible path, far shorter than a value gone wrong.
+const maxWord = 300
+
+// clipWords clips every blank-free run of s longer than maxWord, so a
+// message stays readable whatever value or name it quotes. Messages clip
+// their values themselves; this is the net under names and paths.
+func clipWords(s string) string {
+	if len(s) <= maxWord {
+		return s
+	}
+	var b strings.Builder
+	for i, w := range strings.Split(s, " ") {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if len(w) > maxWord {
+			w = clip(w)
+		}
+		b.WriteString(w)
+	}
+	return b.String()
 }

@@ -54,7 +54,7 @@ func (p *Provider) keySource(ctx context.Context, plan *Plan, step Step) (aws.Cr
 	case StepWebIdentity:
 		return p.webIdentity(ctx, plan, step)
 	case StepSSO:
-		return p.ssoRoleCredentials(ctx, step)
+		return p.ssoRoleCredentials(ctx, plan, step)
 	}
 	return aws.Credentials{}, fmt.Errorf("profile %q: %q is not a key source", step.Profile, step.Kind)
 }
@@ -174,7 +174,7 @@ type ssoToken struct {
 // ssoRoleCredentials exchanges the AWS CLI's cached IAM Identity Center token
 // for role credentials. rolevault does not run the device flow itself yet;
 // `aws sso login` does, and both read the same cache.
-func (p *Provider) ssoRoleCredentials(ctx context.Context, step Step) (aws.Credentials, error) {
+func (p *Provider) ssoRoleCredentials(ctx context.Context, plan *Plan, step Step) (aws.Credentials, error) {
 	s := step.SSO
 	if s == nil {
 		return aws.Credentials{}, fmt.Errorf("profile %q: no SSO settings", step.Profile)
@@ -198,7 +198,7 @@ func (p *Provider) ssoRoleCredentials(ctx context.Context, step Step) (aws.Crede
 	if !tok.ExpiresAt.After(p.now()) {
 		return aws.Credentials{}, &ProviderError{Err: fmt.Errorf("profile %q: the IAM Identity Center sign-in expired at %s", step.Profile, tok.ExpiresAt.Format(time.RFC3339)), HintLine: loginHint}
 	}
-	client := sso.New(sso.Options{Region: s.Region, HTTPClient: p.client()})
+	client := sso.New(sso.Options{Region: s.Region, HTTPClient: p.client(plan)})
 	out, err := client.GetRoleCredentials(ctx, &sso.GetRoleCredentialsInput{
 		AccessToken: aws.String(tok.AccessToken), AccountId: aws.String(s.AccountID), RoleName: aws.String(s.RoleName),
 	})

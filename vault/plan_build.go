@@ -48,7 +48,7 @@ func NewPlan(p *Profile, opts PlanOptions) (*Plan, error) {
 	plan := &Plan{
 		Profile:              p,
 		Region:               p.Region,
-		EndpointURL:          p.EndpointURL,
+		EndpointURL:          p.STSEndpointURL,
 		STSRegionalEndpoints: p.STSRegionalEndpoints,
 		MinTTL:               p.MinTTL,
 	}

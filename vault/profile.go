@@ -10,9 +10,20 @@ type Profile struct {
 	Name string
 	File string // the config file the profile was read from, for error messages
 
-	Region               string
-	EndpointURL          string
-	STSRegionalEndpoints string // "regional" or "legacy"
+	Region string
+	// EndpointURL is the endpoint for every service (AWS_ENDPOINT_URL or
+	// the profile's endpoint_url), what a child is told; STSEndpointURL and
+	// IAMEndpointURL are what rolevault's own STS and IAM calls use, after
+	// the service-specific settings (see buildEndpoints). All three are
+	// empty when IgnoreConfiguredEndpointURLs.
+	EndpointURL                  string
+	STSEndpointURL               string
+	IAMEndpointURL               string
+	IgnoreConfiguredEndpointURLs bool
+	STSRegionalEndpoints         string // "regional" or "legacy"
+	// CABundle is the PEM file of CAs for HTTPS: AWS_CA_BUNDLE, else the
+	// profile's ca_bundle.
+	CABundle string
 
 	MFASerial  string
 	MFAProcess string

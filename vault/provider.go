@@ -481,13 +481,18 @@ func promptError(step Step, err error) error {
 	return &ProviderError{Err: fmt.Errorf("%s for profile %q: %w", step.Kind, step.Profile, err), HintLine: hint}
 }
 
-// client returns the HTTP client for AWS calls, building it on first use.
-func (p *Provider) client() aws.HTTPClient {
+// client returns the HTTP client for AWS calls, building it on first use
+// with the CA bundle of plan's profile (see NewProfileHTTPClient).
+func (p *Provider) client(plan *Plan) aws.HTTPClient {
 	p.httpOnce.Do(func() {
 		if p.HTTPClient != nil {
 			return
 		}
-		c, err := NewHTTPClient(p.lookupEnv)
+		var prof *Profile
+		if plan != nil {
+			prof = plan.Profile
+		}
+		c, err := NewProfileHTTPClient(p.lookupEnv, prof)
 		if err != nil {
 			p.HTTPClient = failingHTTPClient{err}
 			return

@@ -48,6 +48,9 @@ const (
 	keySSORegistrationScopes = "sso_registration_scopes"
 	keySTSRegionalEndpoints  = "sts_regional_endpoints"
 	keyEndpointURL           = "endpoint_url"
+	keyIgnoreEndpointURLs    = "ignore_configured_endpoint_urls"
+	keyServices              = "services"
+	keyCABundle              = "ca_bundle"
 	keySessionTags           = "session_tags"
 	keyTransitiveSessionTags = "transitive_session_tags"
 	keySourceIdentity        = "source_identity"
@@ -63,6 +66,7 @@ var profileKeys = []string{
 	keySSOStartURL, keySSORegion, keySSOAccountID, keySSORoleName, keySSORegistrationScopes,
 	keySTSRegionalEndpoints, keyEndpointURL, keySessionTags, keyTransitiveSessionTags,
 	keySourceIdentity, keyAccessKeyID, keySecretAccessKey, keySessionToken,
+	keyIgnoreEndpointURLs, keyServices, keyCABundle,
 }
 
 // defaultInheritedKeys are the [default] keys every other profile inherits
@@ -75,6 +79,7 @@ var profileKeys = []string{
 var defaultInheritedKeys = map[string]bool{
 	keyRegion: true, keyMFASerial: true, keyMFAProcess: true, keySTSRegionalEndpoints: true,
 	keyEndpointURL: true, keyDurationSeconds: true, keyRoleSessionName: true,
+	keyIgnoreEndpointURLs: true, keyServices: true, keyCABundle: true,
 }
 
 // keysNotIncluded are keys include_profile does not carry over: stored
@@ -121,6 +126,7 @@ func (r *resolver) warn(s string) {
 	if r.seenWarn == nil {
 		r.seenWarn = make(map[string]bool)
 	}
+	s = clipWords(s)
 	if !r.seenWarn[s] {
 		r.seenWarn[s] = true
 		r.warnings = append(r.warnings, s)
@@ -154,7 +160,7 @@ func (r *resolver) resolve(name string, chain []string, ref *referrer) (*Profile
 		if n == name {
 			cycle := append(append([]string{}, chain[i:]...), name)
 			return nil, r.errAt(ErrSourceProfileCycle, ref.profile, ref.key, ref.val,
-				"source_profile cycle "+strings.Join(cycle, " → "),
+				"source_profile cycle "+clip(strings.Join(cycle, " → ")),
 				"break the cycle: the last profile of a source_profile chain must hold keys (stored with 'rolevault add', credential_process, sso_*, …)")
 		}
 	}
@@ -219,8 +225,10 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 	env(keyRegion, "AWS_REGION")
 	env(keyRegion, "AWS_DEFAULT_REGION")
 	env(keySTSRegionalEndpoints, "AWS_STS_REGIONAL_ENDPOINTS")
-	env(keyEndpointURL, "AWS_ENDPOINT_URL_STS")
-	env(keyEndpointURL, "AWS_ENDPOINT_URL")
+	env(keyIgnoreEndpointURLs, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+	env(keyCABundle, "AWS_CA_BUNDLE")
+	// Endpoint variables are weighed against the services section in
+	// buildEndpoints.
 	if target {
 		env(keyMFASerial, "AWS_MFA_SERIAL")
 		env(keyRoleARN, "AWS_ROLE_ARN")
@@ -249,14 +257,14 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 			if n == inc.val {
 				cycle := append(append([]string{}, includeChain[i:]...), inc.val)
 				return nil, "", r.errAt(ErrIncludeProfileCycle, cur.name, incKey, inc,
-					incKey+" cycle "+strings.Join(cycle, " → "),
+					incKey+" cycle "+clip(strings.Join(cycle, " → ")),
 					"remove one of the "+incKey+" links in the cycle")
 			}
 		}
 		next, ok := c.profiles[inc.val]
 		if !ok {
 			e := r.errAt(ErrIncludeProfileNotFound, cur.name, incKey, inc,
-				fmt.Sprintf("%s names profile %q, which is not defined", incKey, inc.val), "")
+				fmt.Sprintf("%s names profile %q, which is not defined", incKey, clip(inc.val)), "")
 			e.Advice = r.didYouMean(inc.val, "define [profile "+inc.val+"] or fix the name")
 			return nil, "", e
 		}
@@ -361,41 +369,39 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 
 	p.Region = str(keyRegion)
 	p.MFASerial = str(keyMFASerial)
-	p.MFAProcess = str(keyMFAProcess)
+	p.MFAProcess = command(str(keyMFAProcess))
 	p.RoleSessionName = str(keyRoleSessionName)
 	p.ExternalID = str(keyExternalID)
 	p.SourceIdentity = str(keySourceIdentity)
-	p.CredentialProcess = str(keyCredentialProcess)
+	p.CredentialProcess = command(str(keyCredentialProcess))
 	p.WebIdentityTokenFile = str(keyWebIdentityTokenFile)
-	p.WebIdentityTokenProcess = str(keyWebIdentityTokenProc)
+	p.WebIdentityTokenProcess = command(str(keyWebIdentityTokenProc))
 	p.SourceProfileName = str(keySourceProfile)
-	p.EndpointURL = str(keyEndpointURL)
+	p.CABundle = str(keyCABundle)
 
 	if v := str(keySTSRegionalEndpoints); v != "" {
 		if v != "regional" && v != "legacy" {
 			return nil, bad(ErrInvalidValue, keySTSRegionalEndpoints,
-				fmt.Sprintf("sts_regional_endpoints %q must be \"regional\" or \"legacy\"", v),
+				fmt.Sprintf("sts_regional_endpoints %q must be \"regional\" or \"legacy\"", clip(v)),
 				"set it to regional (the default in current SDKs) or legacy")
 		}
 		p.STSRegionalEndpoints = v
 	}
-	if p.EndpointURL != "" && !validEndpointURL(p.EndpointURL) {
-		return nil, bad(ErrInvalidValue, keyEndpointURL,
-			fmt.Sprintf("endpoint_url %q is not an http(s) URL", p.EndpointURL),
-			"use a full URL such as https://sts.eu-west-1.amazonaws.com")
+	if err := r.buildEndpoints(p, vals); err != nil {
+		return nil, err
 	}
 
 	if v := str(keyRoleARN); v != "" {
 		if !ValidRoleARN(v) {
 			return nil, bad(ErrInvalidRoleARN, keyRoleARN,
-				fmt.Sprintf("role_arn %q is not an IAM role ARN", v),
+				fmt.Sprintf("role_arn %q is not an IAM role ARN", clip(v)),
 				"a role ARN looks like arn:aws:iam::123456789012:role/NAME (copy it from the role's page in the IAM console)")
 		}
 		p.RoleARN = v
 	}
 	if p.RoleSessionName != "" && !validSessionName(p.RoleSessionName) {
 		return nil, bad(ErrInvalidValue, keyRoleSessionName,
-			fmt.Sprintf("role_session_name %q must be 2 to 64 characters of letters, digits and +=,.@_-", p.RoleSessionName),
+			fmt.Sprintf("role_session_name %q must be 2 to 64 characters of letters, digits and +=,.@_-", clip(p.RoleSessionName)),
 			"pick a name such as your user name")
 	}
 
@@ -403,7 +409,7 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 		secs, err := strconv.Atoi(v)
 		if err != nil {
 			return nil, bad(ErrInvalidDuration, keyDurationSeconds,
-				fmt.Sprintf("duration_seconds %q is not a whole number of seconds", v),
+				fmt.Sprintf("duration_seconds %q is not a whole number of seconds", clip(v)),
 				"use seconds between 900 (15m) and 43200 (12h), e.g. duration_seconds = 3600")
 		}
 		if secs < 900 || secs > 43200 {
@@ -417,7 +423,7 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 	if v := str(keySessionTags); v != "" {
 		tags, err := parseSessionTags(v)
 		if err != nil {
-			return nil, bad(ErrInvalidValue, keySessionTags, fmt.Sprintf("session_tags %q: %v", v, err),
+			return nil, bad(ErrInvalidValue, keySessionTags, fmt.Sprintf("session_tags %q: %v", clip(v), err),
 				"write tags as key1=value1,key2=value2")
 		}
 		p.SessionTags = tags
@@ -440,7 +446,7 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 				"on an EC2 instance or in a container, let the AWS CLI or SDK use the instance's role directly; or use credential_source = Environment")
 		default:
 			return nil, bad(ErrInvalidValue, keyCredentialSource,
-				fmt.Sprintf("credential_source %q is not one of Environment, Ec2InstanceMetadata, EcsContainer", v),
+				fmt.Sprintf("credential_source %q is not one of Environment, Ec2InstanceMetadata, EcsContainer", clip(v)),
 				"rolevault supports credential_source = Environment")
 		}
 	}
@@ -458,6 +464,104 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 		p.File = ""
 	}
 	return p, nil
+}
+
+// buildEndpoints picks the STS and IAM endpoints as the AWS SDKs do
+// ("service-specific endpoints"): AWS_ENDPOINT_URL_<SERVICE>, then
+// AWS_ENDPOINT_URL, then endpoint_url under the service in the [services
+// NAME] section the profile names, then the profile's endpoint_url; none of
+// them when ignore_configured_endpoint_urls (or its variable, which wins)
+// is true. EndpointURL is the one for every service, which a child is told.
+func (r *resolver) buildEndpoints(p *Profile, vals map[string]rawValue) error {
+	if v, ok := vals[keyIgnoreEndpointURLs]; ok {
+		switch {
+		case strings.EqualFold(v.val, "true"):
+			p.IgnoreConfiguredEndpointURLs = true
+			p.Origins[keyIgnoreEndpointURLs] = v.origin()
+		case strings.EqualFold(v.val, "false"):
+		default:
+			return r.errAt(ErrInvalidValue, p.Name, keyIgnoreEndpointURLs, v,
+				fmt.Sprintf("ignore_configured_endpoint_urls %q must be true or false", clip(v.val)),
+				"set it to true to ignore every configured endpoint URL, or false")
+		}
+	}
+	if p.IgnoreConfiguredEndpointURLs {
+		return nil
+	}
+	envValue := func(name string) (rawValue, bool) {
+		v, ok := r.c.lookupEnv(name)
+		v = strings.TrimSpace(v)
+		return rawValue{val: v, env: name}, ok && v != ""
+	}
+	general, hasGeneral := envValue("AWS_ENDPOINT_URL")
+	if !hasGeneral {
+		general, hasGeneral = vals[keyEndpointURL]
+	}
+	var services map[string]map[string]string
+	servicesName := ""
+	if v, ok := vals[keyServices]; ok {
+		servicesName = v.val
+		sec, found := r.c.services[servicesName]
+		if !found {
+			r.warn(fmt.Sprintf("profile %q: services names [services %s], which is not in %s; no endpoint is taken from it", p.Name, clip(servicesName), r.c.config.path))
+		} else {
+			var err error
+			if services, err = sec.nestedValues(); err != nil {
+				return err
+			}
+		}
+	}
+	pick := func(service string) (rawValue, bool) {
+		if v, ok := envValue("AWS_ENDPOINT_URL_" + strings.ToUpper(service)); ok {
+			return v, true
+		}
+		if v, ok := envValue("AWS_ENDPOINT_URL"); ok {
+			return v, true
+		}
+		if ep := strings.TrimSpace(services[service][keyEndpointURL]); ep != "" {
+			// env carries the origin for errors and explain.
+			return rawValue{val: ep, env: fmt.Sprintf("[services %s] %s endpoint_url in %s", servicesName, service, r.c.config.path)}, true
+		}
+		v, ok := vals[keyEndpointURL]
+		return v, ok
+	}
+	check := func(v rawValue) error {
+		if validEndpointURL(v.val) {
+			return nil
+		}
+		if strings.HasPrefix(v.env, "[services ") {
+			return &ConfigError{Kind: ErrInvalidValue, File: r.c.config.path, Profile: p.Name,
+				Line:   r.c.lineOf(r.c.config.path, sectionServices, servicesName, ""),
+				Msg:    fmt.Sprintf("endpoint_url %q in [services %s] is not an http(s) URL", clip(v.val), servicesName),
+				Advice: "use a full URL such as https://sts.eu-west-1.amazonaws.com"}
+		}
+		return r.errAt(ErrInvalidValue, p.Name, keyEndpointURL, v,
+			fmt.Sprintf("endpoint_url %q is not an http(s) URL", clip(v.val)),
+			"use a full URL such as https://sts.eu-west-1.amazonaws.com")
+	}
+	if hasGeneral {
+		if err := check(general); err != nil {
+			return err
+		}
+		p.EndpointURL = general.val
+		p.Origins[keyEndpointURL] = general.origin()
+	}
+	for _, svc := range []struct {
+		name   string
+		dst    *string
+		origin string
+	}{{"sts", &p.STSEndpointURL, OriginSTSEndpointURL}, {"iam", &p.IAMEndpointURL, OriginIAMEndpointURL}} {
+		v, ok := pick(svc.name)
+		if !ok {
+			continue
+		}
+		if err := check(v); err != nil {
+			return err
+		}
+		*svc.dst = v.val
+		p.Origins[svc.origin] = v.origin()
+	}
+	return nil
 }
 
 // applyTTLs reads the TTL environment variables (Go durations, as aws-vault
@@ -484,7 +588,7 @@ func (r *resolver) applyTTLs(p *Profile, name string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
 			return &ConfigError{Kind: ErrInvalidDuration, Key: t.env, Profile: name,
-				Msg:    fmt.Sprintf("%s=%q is not a positive duration", t.env, v),
+				Msg:    fmt.Sprintf("%s=%q is not a positive duration", t.env, clip(v)),
 				Advice: "use a Go duration such as 1h, 90m or 3600s"}
 		}
 		*t.dst = d
@@ -511,6 +615,8 @@ const (
 	OriginChainedSessionTokenTTL = "chained_session_token_ttl"
 	OriginFederationTokenTTL     = "federation_token_ttl"
 	OriginMinTTL                 = "min_ttl"
+	OriginSTSEndpointURL         = "sts_endpoint_url"
+	OriginIAMEndpointURL         = "iam_endpoint_url"
 )
 
 // buildSSO merges a profile's sso_* keys with its [sso-session] and checks
@@ -539,7 +645,7 @@ func (r *resolver) buildSSO(p *Profile, vals map[string]rawValue) error {
 		sec, ok := r.c.ssoSessions[s.Session]
 		if !ok {
 			e := r.errAt(ErrSSOSessionNotFound, p.Name, keySSOSession, vals[keySSOSession],
-				fmt.Sprintf("sso_session names [sso-session %s], which is not defined", s.Session),
+				fmt.Sprintf("sso_session names [sso-session %s], which is not defined", clip(s.Session)),
 				"add an [sso-session "+s.Session+"] section with sso_start_url and sso_region, or fix the name")
 			if alt := suggest(s.Session, r.c.SSOSessionNames()); alt != "" {
 				e.Advice = fmt.Sprintf("did you mean %q? Otherwise add an [sso-session %s] section with sso_start_url and sso_region", alt, s.Session)
@@ -560,7 +666,7 @@ func (r *resolver) buildSSO(p *Profile, vals map[string]rawValue) error {
 			}
 			if *f.dst != "" && *f.dst != sv {
 				return r.errAt(ErrInvalidValue, p.Name, f.key, vals[f.key],
-					fmt.Sprintf("%s %q differs from %q in [sso-session %s]", f.key, *f.dst, sv, s.Session),
+					fmt.Sprintf("%s %q differs from %q in [sso-session %s]", f.key, clip(*f.dst), clip(sv), clip(s.Session)),
 					"remove "+f.key+" from the profile; the sso-session's value is used")
 			}
 			*f.dst = sv
@@ -611,6 +717,21 @@ func (r *resolver) buildFileKeys(p *Profile, vals map[string]rawValue) error {
 		return r.errAt(ErrInvalidValue, p.Name, have, vals[have],
 			fmt.Sprintf("%s is set but %s is missing", have, lack),
 			"write both keys, or better, remove them from the file and store them with 'rolevault add "+p.Name+"'")
+	}
+	// The SDK and the AWS CLI read the keys of each file as a set and
+	// ignore or refuse a partial one: an ID from one file and a secret from
+	// the other is a mistake (often a leftover), never one key.
+	for _, other := range []struct {
+		key string
+		v   rawValue
+		has bool
+	}{{keySecretAccessKey, secret, true}, {keySessionToken, token, hasToken}} {
+		if other.has && other.v.file != id.file {
+			return r.errAt(ErrInvalidValue, p.Name, keyAccessKeyID, id,
+				fmt.Sprintf("aws_access_key_id is in %s but %s is in %s; the AWS CLI and SDKs never pair keys across the two files",
+					id.file, other.key, other.v.file),
+				"put the whole key in one of the files, or better, store it with 'rolevault add "+p.Name+"' and delete the keys from both")
+		}
 	}
 	p.FileKeys = &FileKeys{AccessKeyID: id.val, SecretAccessKey: secret.val, SessionToken: token.val}
 	p.Origins[keyAccessKeyID] = id.origin()
@@ -726,11 +847,11 @@ func (r *resolver) notFound(name string, ref *referrer) error {
 	c := r.c
 	if ref == nil {
 		return &ConfigError{Kind: ErrProfileNotFound,
-			Msg:    fmt.Sprintf("profile %q is not defined in %s or %s", name, c.config.path, c.credentials.path),
+			Msg:    fmt.Sprintf("profile %q is not defined in %s or %s", clip(name), c.config.path, c.credentials.path),
 			Advice: r.didYouMean(name, "run 'rolevault list --profiles' to see the profiles, or 'rolevault add "+name+"' to store keys for it")}
 	}
 	e := r.errAt(ErrSourceProfileNotFound, ref.profile, ref.key, ref.val,
-		fmt.Sprintf("source_profile names profile %q, which is not defined", name), "")
+		fmt.Sprintf("source_profile names profile %q, which is not defined", clip(name)), "")
 	e.Advice = r.didYouMean(name, "define [profile "+name+"] (and store its keys with 'rolevault add "+name+"'), or fix the name")
 	return e
 }
@@ -807,6 +928,14 @@ func validSessionName(s string) bool {
 		}
 	}
 	return true
+}
+
+// command is a command key's value as the line the shell runs: continuation
+// lines join with a space, as the AWS CLI runs them (it splits the value
+// into words). The SDK keeps the newline, so sh would run each line as a
+// command of its own, which is never what a continued command means.
+func command(v string) string {
+	return strings.ReplaceAll(v, "\n", " ")
 }
 
 func validEndpointURL(s string) bool {

@@ -407,26 +407,20 @@ func (p *Provider) iamClient(plan *Plan, creds aws.Credentials) (*iam.Client, er
 	}
 	o := iam.Options{
 		Region:      part.IAMRegion,
-		HTTPClient:  p.client(),
+		HTTPClient:  p.client(plan),
 		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
 	}
-	if ep := iamEndpoint(plan, p.lookupEnv); ep != "" {
+	if ep := iamEndpoint(plan); ep != "" {
 		o.BaseEndpoint = aws.String(ep)
 	}
 	return iam.New(o), nil
 }
 
-func iamEndpoint(plan *Plan, lookupEnv func(string) (string, bool)) string {
-	if v, ok := lookupEnv("AWS_ENDPOINT_URL_IAM"); ok && strings.TrimSpace(v) != "" {
-		return strings.TrimRight(strings.TrimSpace(v), "/")
-	}
-	if plan.EndpointURL == "" {
+func iamEndpoint(plan *Plan) string {
+	if plan.Profile == nil {
 		return ""
 	}
-	if plan.Profile != nil && plan.Profile.Origins[keyEndpointURL] == "AWS_ENDPOINT_URL_STS" {
-		return ""
-	}
-	return strings.TrimRight(plan.EndpointURL, "/")
+	return strings.TrimRight(plan.Profile.IAMEndpointURL, "/")
 }
 
 func listKeyIDs(ctx context.Context, client *iam.Client) ([]string, error) {

@@ -16,7 +16,7 @@ const aliceARN = "arn:aws:iam::111111111111:user/alice"
 
 // loginProfile is alice's base profile, pointed at the emulator.
 func (w *world) loginProfile(mfa bool) *Profile {
-	p := &Profile{Name: "login", Region: "eu-west-1", EndpointURL: w.url}
+	p := &Profile{Name: "login", Region: "eu-west-1", EndpointURL: w.url, STSEndpointURL: w.url, IAMEndpointURL: w.url}
 	if mfa {
 		p.MFASerial = w.serial
 	}
@@ -264,23 +264,26 @@ func TestRotateStaleStoredKey(t *testing.T) {
 }
 
 func TestIAMEndpoint(t *testing.T) {
-	env := func(m map[string]string) func(string) (string, bool) {
-		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-	}
-	all := &Plan{EndpointURL: "http://127.0.0.1:1/", Profile: &Profile{Origins: map[string]string{"endpoint_url": "AWS_ENDPOINT_URL"}}}
-	stsOnly := &Plan{EndpointURL: "http://127.0.0.1:2", Profile: &Profile{Origins: map[string]string{"endpoint_url": "AWS_ENDPOINT_URL_STS"}}}
+	config := "[profile own]\nregion = eu-west-1\n[profile svc]\nservices = local\n[services local]\niam =\n  endpoint_url = http://127.0.0.1:4\n"
 	for _, tc := range []struct {
-		plan *Plan
-		env  map[string]string
-		want string
+		profile string
+		env     map[string]string
+		want    string
 	}{
-		{all, nil, "http://127.0.0.1:1"},
-		{stsOnly, nil, ""},
-		{stsOnly, map[string]string{"AWS_ENDPOINT_URL_IAM": "http://127.0.0.1:3"}, "http://127.0.0.1:3"},
-		{&Plan{}, nil, ""},
+		{"own", map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:1/"}, "http://127.0.0.1:1"},
+		{"own", map[string]string{"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:2"}, ""},
+		{"own", map[string]string{"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:2", "AWS_ENDPOINT_URL_IAM": "http://127.0.0.1:3"}, "http://127.0.0.1:3"},
+		{"svc", nil, "http://127.0.0.1:4"},
+		{"svc", map[string]string{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, ""},
+		{"own", nil, ""},
 	} {
-		if got := iamEndpoint(tc.plan, env(tc.env)); got != tc.want {
-			t.Errorf("iamEndpoint(%s, %v) = %q, want %q", tc.plan.EndpointURL, tc.env, got, tc.want)
+		c := loadTest(t, config, "", tc.env)
+		p, err := c.Resolve(tc.profile, Overrides{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := iamEndpoint(&Plan{Profile: p}); got != tc.want {
+			t.Errorf("iamEndpoint(%s, %v) = %q, want %q", tc.profile, tc.env, got, tc.want)
 		}
 	}
 }

@@ -25,31 +25,58 @@ const DefaultRegion = "us-east-1"
 // buildable client, not a plain *http.Client, because real users set
 // AWS_CA_BUNDLE and the SDK can only add a CA bundle to a buildable client.
 func NewHTTPClient(lookupEnv func(string) (string, bool)) (aws.HTTPClient, error) {
+	return NewProfileHTTPClient(lookupEnv, nil)
+}
+
+// NewProfileHTTPClient is NewHTTPClient for calls made for a profile: the
+// CA bundle is AWS_CA_BUNDLE, else the profile's ca_bundle, as in the SDKs.
+func NewProfileHTTPClient(lookupEnv func(string) (string, bool), prof *Profile) (aws.HTTPClient, error) {
 	c := awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second }).
 		WithTimeout(60 * time.Second)
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	if path, ok := lookupEnv("AWS_CA_BUNDLE"); ok && path != "" {
-		pem, err := os.ReadFile(path)
-		if err != nil {
-			return nil, &ProviderError{Err: fmt.Errorf("reading AWS_CA_BUNDLE %s: %w", path, err),
-				HintLine: "point AWS_CA_BUNDLE at a readable PEM file, or unset it"}
+	path, what, fix := "", "", ""
+	if v, ok := lookupEnv("AWS_CA_BUNDLE"); ok && v != "" {
+		path, what, fix = v, "AWS_CA_BUNDLE "+v, "point AWS_CA_BUNDLE at %s, or unset it"
+	} else if prof != nil && prof.CABundle != "" {
+		path = prof.CABundle
+		what = fmt.Sprintf("ca_bundle %s of profile %q", path, prof.Name)
+		if o := prof.Origins[keyCABundle]; o != "" {
+			what += " (" + o + ")"
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &ProviderError{Err: fmt.Errorf("AWS_CA_BUNDLE %s holds no PEM certificates", path),
-				HintLine: "point AWS_CA_BUNDLE at a PEM file of CA certificates, or unset it"}
-		}
-		c = c.WithTransportOptions(func(tr *http.Transport) {
-			if tr.TLSClientConfig == nil {
-				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			}
-			tr.TLSClientConfig.RootCAs = pool
-		})
+		fix = "point the profile's ca_bundle at %s, or remove it"
 	}
-	return c, nil
+	if path == "" {
+		return c, nil
+	}
+	pem, err := readCABundle(path)
+	if err != nil {
+		return nil, &ProviderError{Err: fmt.Errorf("reading %s: %w", what, err),
+			HintLine: fmt.Sprintf(fix, "a readable PEM file")}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, &ProviderError{Err: fmt.Errorf("%s holds no PEM certificates", what),
+			HintLine: fmt.Sprintf(fix, "a PEM file of CA certificates")}
+	}
+	return c.WithTransportOptions(func(tr *http.Transport) {
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}), nil
+}
+
+// maxCABundle bounds what a CA bundle read may allocate: the system's whole
+// store is well under 1 MiB.
+const maxCABundle = 16 << 20
+
+// readCABundle reads a regular file of at most maxCABundle bytes, so a
+// FIFO or /dev/zero named by mistake is an error, not a hang.
+func readCABundle(path string) ([]byte, error) {
+	return readBounded(path, maxCABundle)
 }
 
 // legacyGlobalRegions are the regions whose STS calls went to the global
@@ -86,7 +113,7 @@ func (p *Provider) stsClient(plan *Plan, creds *aws.Credentials) *sts.Client {
 	region := planRegion(plan)
 	o := sts.Options{
 		Region:     region,
-		HTTPClient: p.client(),
+		HTTPClient: p.client(plan),
 	}
 	if creds != nil {
 		o.Credentials = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
