@@ -4,7 +4,7 @@ BIN     ?= bin/rolevault
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test demo bench lint fuzz clean
+.PHONY: build test demo bench lint tools fuzz clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -24,9 +24,21 @@ demo: build
 bench:
 	@scripts/bench.sh
 
-lint:
+# Lint tools, pinned. `make tools` installs them into $(go env GOPATH)/bin
+# (or GOBIN); `make lint` does so first when the pinned version is missing.
+STATICCHECK_VERSION := 0.8.2
+GOBINDIR = $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin)
+STATICCHECK = $(GOBINDIR)/staticcheck
+
+tools:
+	@if "$(STATICCHECK)" -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION))'; then :; else \
+	  echo "installing staticcheck v$(STATICCHECK_VERSION) into $(GOBINDIR)"; \
+	  $(GO) install honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION); fi
+
+lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 
 fuzz:
 	$(GO) test ./vault -run '^$$' -fuzz FuzzLoadConfig -fuzztime 2m

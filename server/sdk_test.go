@@ -41,7 +41,7 @@ func TestSDKReadsECSServer(t *testing.T) {
 		t.Fatalf("SDK got %+v", c)
 	}
 	// The SDK's cache reports expiry minus its 5-minute window.
-	if !c.CanExpire || c.Expires.Sub(time.Now()) < 50*time.Minute {
+	if !c.CanExpire || time.Until(c.Expires) < 50*time.Minute {
 		t.Fatalf("SDK sees expiry %s", c.Expires)
 	}
 }
