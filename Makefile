@@ -10,11 +10,17 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # Unit tests plus the end-to-end suite. Real-component tests (keyring backends,
-# AWS CLI, boto3, tmux) run when their tools are installed and skip with a
-# message naming the Debian packages otherwise; ROLEVAULT_E2E=require makes a
-# missing tool a failure (CI sets it).
+# AWS CLI, boto3, tmux) run when their tools are installed and skip otherwise;
+# each skip is noted in the file named by ROLEVAULT_SKIP_FILE, and one summary
+# at the end lists them with the Debian packages that would run them.
+# ROLEVAULT_E2E=require makes a missing tool a failure (CI sets it). The exit
+# code is go test's.
 test:
-	$(GO) test -count=1 -timeout 20m ./...
+	@skips=$$(mktemp "$${TMPDIR:-/tmp}/rolevault-skips.XXXXXX") || exit 1; \
+	trap 'rm -f "$$skips"' EXIT; trap 'exit 130' INT TERM; \
+	echo "$(GO) test -count=1 -timeout 20m ./..."; \
+	rc=0; ROLEVAULT_SKIP_FILE=$$skips $(GO) test -count=1 -timeout 20m ./... || rc=$$?; \
+	scripts/skip-summary.sh "$$skips"; exit $$rc
 
 # The full flow against the bundled STS emulator, with a file keyring in a
 # temporary directory. Touches nothing in your home directory.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/rolevault/rolevault/internal/testskip"
 )
 
 // These tests put the real aws-sdk-go-v2 credential chain on the servers,
@@ -144,7 +145,7 @@ func TestBotocoreReadsServers(t *testing.T) {
 		}
 	}
 	if len(pythons) == 0 {
-		t.Skip("no python3 with botocore (Debian: python3-botocore)")
+		testskip.Missing(t, "botocore", "python3-botocore", "no python3 with botocore (Debian/Ubuntu: apt-get install python3-botocore)")
 	}
 	isolateAWSEnv(t)
 	src := newFakeSource(nil, time.Hour)
