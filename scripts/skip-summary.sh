@@ -6,6 +6,10 @@
 # internal/testskip.
 set -euo pipefail
 file=${1:?usage: skip-summary.sh SKIPFILE}
+if [ "${ROLEVAULT_E2E:-}" = skip ]; then
+  echo "== ROLEVAULT_E2E=skip: the end-to-end tests did not run."
+  [ -s "$file" ] || exit 0
+fi
 if [ ! -s "$file" ]; then
   echo "== No real-component test was skipped."
   exit 0
