@@ -4,17 +4,23 @@ BIN     ?= bin/rolevault
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test demo bench lint fuzz clean
+.PHONY: build test demo bench lint tools fuzz clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # Unit tests plus the end-to-end suite. Real-component tests (keyring backends,
-# AWS CLI, boto3, tmux) run when their tools are installed and skip with a
-# message naming the Debian packages otherwise; ROLEVAULT_E2E=require makes a
-# missing tool a failure (CI sets it).
+# AWS CLI, boto3, tmux) run when their tools are installed and skip otherwise;
+# each skip is noted in the file named by ROLEVAULT_SKIP_FILE, and one summary
+# at the end lists them with the Debian packages that would run them.
+# ROLEVAULT_E2E=require makes a missing tool a failure (CI sets it). The exit
+# code is go test's.
 test:
-	$(GO) test -count=1 -timeout 20m ./...
+	@skips=$$(mktemp "$${TMPDIR:-/tmp}/rolevault-skips.XXXXXX") || exit 1; \
+	trap 'rm -f "$$skips"' EXIT; trap 'exit 130' INT TERM; \
+	echo "$(GO) test -count=1 -timeout 20m ./..."; \
+	rc=0; ROLEVAULT_SKIP_FILE=$$skips $(GO) test -count=1 -timeout 20m ./... || rc=$$?; \
+	scripts/skip-summary.sh "$$skips"; exit $$rc
 
 # The full flow against the bundled STS emulator, with a file keyring in a
 # temporary directory. Touches nothing in your home directory.
@@ -24,9 +30,21 @@ demo: build
 bench:
 	@scripts/bench.sh
 
-lint:
+# Lint tools, pinned. `make tools` installs them into $(go env GOPATH)/bin
+# (or GOBIN); `make lint` does so first when the pinned version is missing.
+STATICCHECK_VERSION := 0.8.2
+GOBINDIR = $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin)
+STATICCHECK = $(GOBINDIR)/staticcheck
+
+tools:
+	@if "$(STATICCHECK)" -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION))'; then :; else \
+	  echo "installing staticcheck v$(STATICCHECK_VERSION) into $(GOBINDIR)"; \
+	  $(GO) install honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION); fi
+
+lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 
 fuzz:
 	$(GO) test ./vault -run '^$$' -fuzz FuzzLoadConfig -fuzztime 2m

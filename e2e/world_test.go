@@ -233,7 +233,7 @@ func debianAWS(t *testing.T) string {
 			}
 		}
 	}
-	missing(t, "Debian's AWS CLI v2 is not installed (Debian/Ubuntu: apt-get install awscli)")
+	missingTool(t, "aws", "awscli", "Debian's AWS CLI v2 is not installed (Debian/Ubuntu: apt-get install awscli)")
 	return ""
 }
 
@@ -247,21 +247,12 @@ func debianPython(t *testing.T) string {
 	first, _, _ := strings.Cut(string(b), "\n")
 	py := strings.TrimSpace(strings.TrimPrefix(first, "#!"))
 	if py == "" || strings.Contains(py, " ") {
-		missing(t, fmt.Sprintf("cannot tell the interpreter of %s from %q", aws, first))
+		missingTool(t, "python3", "awscli", fmt.Sprintf("cannot tell the interpreter of %s from %q", aws, first))
 	}
 	if err := exec.Command(py, "-c", "import boto3").Run(); err != nil {
-		missing(t, fmt.Sprintf("%s cannot import boto3 (Debian/Ubuntu: apt-get install python3-boto3)", py))
+		missingTool(t, "boto3", "python3-boto3", fmt.Sprintf("%s cannot import boto3 (Debian/Ubuntu: apt-get install python3-boto3)", py))
 	}
 	return py
-}
-
-// missing skips, or fails under ROLEVAULT_E2E=require.
-func missing(t *testing.T, msg string) {
-	t.Helper()
-	if e2eMode() == "require" {
-		t.Fatal(msg + "; ROLEVAULT_E2E=require makes this a failure")
-	}
-	t.Skip(msg + "; set ROLEVAULT_E2E=require to make this a failure")
 }
 
 var (

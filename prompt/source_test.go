@@ -3,8 +3,11 @@ package prompt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go"
 )
 
 const serial = "arn:aws:iam::111111111111:mfa/alice"
@@ -25,7 +28,17 @@ func (s *scriptedAsker) ask(_ context.Context, _, note string) (string, error) {
 	return a, nil
 }
 
-var errRejected = errors.New("operation error STS: GetSessionToken, https response error StatusCode: 403, RequestID: x, api error AccessDenied: MultiFactorAuthentication failed with invalid MFA one time pass code.")
+// errRejected is built the way aws-sdk-go-v2 builds STS's answer to a wrong
+// MFA code: an operation error around the HTTP response error around the API
+// error, whose message (AWS's own text) ends with a full stop.
+var errRejected error = &smithy.OperationError{
+	ServiceID:     "STS",
+	OperationName: "GetSessionToken",
+	Err: fmt.Errorf("https response error StatusCode: 403, RequestID: x, %w", &smithy.GenericAPIError{
+		Code:    "AccessDenied",
+		Message: "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+	}),
+}
 
 func TestInteractiveReasksMalformedCodes(t *testing.T) {
 	a := &scriptedAsker{answers: []string{"12345", "abcdef", "654321"}}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rolevault/rolevault/internal/testskip"
 )
 
 // tmuxRun runs the helper in mode on a real terminal (a tmux pane), with
@@ -27,10 +29,7 @@ func startTmux(t *testing.T, mode string) *tmuxRun {
 	t.Helper()
 	path, err := exec.LookPath("tmux")
 	if err != nil {
-		if os.Getenv("ROLEVAULT_E2E") == "require" {
-			t.Fatal("tmux is required (ROLEVAULT_E2E=require) but not installed: apt-get install tmux")
-		}
-		t.Skip("tmux not installed (Debian package tmux); ROLEVAULT_E2E=require makes this a failure")
+		testskip.Missing(t, "tmux", "tmux", "tmux is not installed (Debian/Ubuntu: apt-get install tmux)")
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -6,12 +6,41 @@ set -euo pipefail
 BIN=$(cd "$(dirname "${1:-bin/rolevault}")" && pwd)/$(basename "${1:-bin/rolevault}")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rolevault-demo.XXXXXX")
-EMU_PID=""
-cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; rm -rf "$TMP"; }
+
+# Everything the demo starts in the background is listed here, so that on
+# any exit — the end, an error, Ctrl-C (SIGINT) or SIGTERM — it is stopped
+# and waited for before the temporary directory goes. Background processes
+# of a script ignore the terminal's Ctrl-C, so they must be killed by pid.
+PIDS=()
+cleanup() {
+  trap - EXIT INT TERM
+  if [ ${#PIDS[@]} -gt 0 ]; then
+    kill "${PIDS[@]}" 2>/dev/null || true
+    wait "${PIDS[@]}" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
+trap 'echo; echo "Interrupted; $TMP removed."; exit 130' INT
+trap 'exit 143' TERM
 
 bold() { if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+
+# show prints a command as you would type it: every argument quoted for sh
+# where it needs quotes, the binary under test as plain "rolevault".
+show() {
+  local out="$" a q="'\\''"
+  for a in "$@"; do
+    [ "$a" = "$BIN" ] && a=rolevault
+    if [[ $a =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+      out+=" $a"
+    else
+      out+=" '${a//\'/$q}'"
+    fi
+  done
+  printf '%s\n' "$out"
+}
+run() { show "$@"; "$@"; }
 
 # Build the emulator and a small aws-sdk-go-v2 client first, while HOME still
 # points at the Go module cache.
@@ -27,7 +56,7 @@ mkdir -p "$HOME" "$TMP/aws"
 
 bold "Starting the STS emulator (internal/cmd/ststest) with the demo accounts"
 "$TMP/ststest" -fixture "$ROOT/internal/cmd/ststest/demo.json" -v >"$TMP/emu.out" 2>"$TMP/emu.log" &
-EMU_PID=$!
+PIDS+=($!)
 for _ in $(seq 100); do grep -q STSTEST_URL "$TMP/emu.out" 2>/dev/null && break; sleep 0.05; done
 URL=$(sed -n 's/^STSTEST_URL=//p' "$TMP/emu.out")
 echo "emulator at $URL: login account 111111111111 (alice, MFA), dev 222222222222, stage 333333333333, prod 444444444444"
@@ -119,6 +148,7 @@ bold "A long job under --ecs-server survives credential refreshes"
 # The child is an ordinary aws-sdk-go-v2 program that keeps calling STS.
 "$TMP/ststest" -fixture "$ROOT/internal/cmd/ststest/demo.json" -max-session-lifetime 40s -v >"$TMP/emu2.out" 2>"$TMP/emu2.log" &
 EMU2_PID=$!
+PIDS+=("$EMU2_PID")
 for _ in $(seq 100); do grep -q STSTEST_URL "$TMP/emu2.out" 2>/dev/null && break; sleep 0.05; done
 URL2=$(sed -n 's/^STSTEST_URL=//p' "$TMP/emu2.out")
 cat >>"$AWS_CONFIG_FILE" <<CONFIG
@@ -137,10 +167,23 @@ CONFIG
 AWS_ACCESS_KEY_ID=AKIAALICEDEMOEXAMPLE AWS_SECRET_ACCESS_KEY='demoALICEsecretKEY/notREAL/EXAMPLE+00000' \
   "$BIN" add --env login-long >/dev/null
 printf '$ AWS_MIN_TTL=30s rolevault exec --ecs-server prod-long -- sdkcaller -distinct 3 -every 4s\n'
-AWS_MIN_TTL=30s "$BIN" exec --ecs-server prod-long -- "$TMP/sdkcaller" -endpoint "$URL2" -distinct 3 -every 4s -give-up 2m |
-  awk '{ printf "  call %2d  key %s…  %s  (%s)\n", NR, substr($1, 1, 8), $2, $3 }'
+# Each call is printed as it happens: the job writes into a FIFO that this
+# shell reads line by line (no pipe into a buffering filter), and the job is
+# a background process with its pid listed, so Ctrl-C stops it too.
+mkfifo "$TMP/job.out"
+AWS_MIN_TTL=30s "$BIN" exec --ecs-server prod-long -- "$TMP/sdkcaller" -endpoint "$URL2" -distinct 3 -every 4s -give-up 2m \
+  >"$TMP/job.out" &
+JOB_PID=$!
+PIDS+=("$JOB_PID")
+n=0
+while read -r key arn source; do
+  n=$((n + 1))
+  printf '  call %2d  key %s…  %s  (%s)\n' "$n" "${key:0:8}" "$arn" "$source"
+done <"$TMP/job.out"
+wait "$JOB_PID"
 echo "GetSessionToken calls: $(grep -c 'GetSessionToken' "$TMP/emu2.log"), AssumeRole calls: $(grep -c 'AssumeRole' "$TMP/emu2.log") — one MFA code, fresh role keys without asking again"
 kill "$EMU2_PID" 2>/dev/null || true
+wait "$EMU2_PID" 2>/dev/null || true
 
 bold "rolevault login --switch-role prod   (the console link for people who sign in to the login account)"
 run "$BIN" login --switch-role prod

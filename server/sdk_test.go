@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/rolevault/rolevault/internal/testskip"
 )
 
 // These tests put the real aws-sdk-go-v2 credential chain on the servers,
@@ -41,7 +42,7 @@ func TestSDKReadsECSServer(t *testing.T) {
 		t.Fatalf("SDK got %+v", c)
 	}
 	// The SDK's cache reports expiry minus its 5-minute window.
-	if !c.CanExpire || c.Expires.Sub(time.Now()) < 50*time.Minute {
+	if !c.CanExpire || time.Until(c.Expires) < 50*time.Minute {
 		t.Fatalf("SDK sees expiry %s", c.Expires)
 	}
 }
@@ -144,7 +145,7 @@ func TestBotocoreReadsServers(t *testing.T) {
 		}
 	}
 	if len(pythons) == 0 {
-		t.Skip("no python3 with botocore (Debian: python3-botocore)")
+		testskip.Missing(t, "botocore", "python3-botocore", "no python3 with botocore (Debian/Ubuntu: apt-get install python3-botocore)")
 	}
 	isolateAWSEnv(t)
 	src := newFakeSource(nil, time.Hour)

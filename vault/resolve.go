@@ -75,7 +75,7 @@ var profileKeys = []string{
 // environment and drop the ones that decide where credentials come from
 // (role_arn, source_profile, credential_process, sso_*, web identity, …),
 // because inheriting those silently turns every profile into a copy of
-// [default] — the fall-back DESIGN.md promises never to make.
+// [default] — the fall-back docs/architecture.md promises never to make.
 var defaultInheritedKeys = map[string]bool{
 	keyRegion: true, keyMFASerial: true, keyMFAProcess: true, keySTSRegionalEndpoints: true,
 	keyEndpointURL: true, keyDurationSeconds: true, keyRoleSessionName: true,

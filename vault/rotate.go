@@ -154,7 +154,7 @@ func (e *RotateError) Hint() string { return e.HintLine }
 
 // Rotate replaces the access key stored for the plan's key source with a new
 // one: create it, store it, confirm AWS accepts it, then delete the old one.
-// The order keeps promise 6 of DESIGN.md: the new secret is stored the moment
+// The order keeps promise 6 of docs/architecture.md: the new secret is stored the moment
 // IAM hands it over (IAM never shows it again), and the old key is deleted
 // only once the new one is known to work. When a step fails, what came before
 // is undone as far as it can be, so the keychain always ends up with a key
