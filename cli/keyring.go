@@ -153,7 +153,7 @@ func (g *Globals) keyringConfig() (keyring.Config, error) {
 		PassCmd:                  g.PassCmd,
 		PassPrefix:               g.PassPrefix,
 		FileDir:                  fileDir,
-		FilePasswordFunc:         g.filePassphrase(fileDir),
+		FilePasswordFunc:         rememberPassphrase(g.filePassphrase(fileDir)),
 		KeyCtlScope:              scope,
 		KeyCtlPerm:               perm,
 	}, nil

@@ -260,10 +260,10 @@ func TestAddRefusesSourceProfile(t *testing.T) {
 func TestAddValidatesKey(t *testing.T) {
 	keysEnv(t)
 	tests := []struct{ id, secret, want string }{
-		{testSecret, testKeyID, "does not look like an access key ID"},
-		{"akiaiosfodnn7example", testSecret, "does not look like an access key ID"},
+		{testSecret, testKeyID, "looks like a secret access key"},
+		{testKeyID, testKeyID, "secret access key looks like an access key ID"},
 		{"ASIAIOSFODNN7EXAMPLE", testSecret, "temporary"},
-		{testKeyID, "short", "does not look like a secret"},
+		{testKeyID, "a secret", "space"},
 		{testKeyID, "", "AWS_SECRET_ACCESS_KEY is not set"},
 	}
 	for _, tt := range tests {
