@@ -1,6 +1,7 @@
 package prompt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -35,9 +36,15 @@ func (e *InterruptedError) Error() string {
 // A caller's context ending is not the person canceling, so it does not.
 func (e *InterruptedError) Is(target error) bool { return target == ErrCanceled && e.cause == nil }
 
-// Unwrap is the context's error (context.Canceled) when the caller's context
-// ended the prompt.
-func (e *InterruptedError) Unwrap() error { return e.cause }
+// Unwrap is context.Canceled: the prompt was cancelled, whether by the
+// person or by the caller's context (which in rolevault a signal cancels
+// too, so the two race; either way the caller should stop, not wrap it).
+func (e *InterruptedError) Unwrap() error {
+	if e.cause != nil {
+		return e.cause
+	}
+	return context.Canceled
+}
 
 // ExitCode is the status a shell reports for a process ended by the signal:
 // 130 for Ctrl-C (or a cancelled context), 128+N for signal N.
