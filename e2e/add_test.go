@@ -47,3 +47,30 @@ func TestUnknownPromptIsAUsageError(t *testing.T) {
 	}
 	expect(t, e.Run(t, "--backend", "nope", "list"), 2, `err:unknown keyring backend "nope"`)
 }
+
+// TestMessagesSayWhatToDo: on a machine with nothing set up, list says how
+// to start (stderr, exit 0); explain names the backend and suggests add
+// only while no key is stored; a command that needs the missing key says
+// where it looked and what to run.
+func TestMessagesSayWhatToDo(t *testing.T) {
+	e := NewEnv(t)
+	e.Set("AWS_VAULT_BACKEND", "file", "AWS_VAULT_FILE_DIR", filepath.Join(e.Home, ".awsvault", "keys"), "AWS_VAULT_FILE_PASSPHRASE", "pw")
+	r := e.Run(t, "list")
+	expect(t, r, 0, "err:start with 'rolevault add PROFILE'")
+	if strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("want one hint line: %s", r)
+	}
+	e.WriteConfig(t, "[profile dev]\nregion = us-east-1\n")
+	expect(t, e.Run(t, "explain", "dev"), 0, `out:no access key stored in the file keyring (~/.awsvault/keys) as "dev" yet: store it with 'rolevault add dev'`)
+	expect(t, e.Run(t, "export", "dev"), 1, `err:no access key stored for profile "dev" in the file keyring (~/.awsvault/keys)`, "err:rolevault add dev", "err:--backend")
+	e.Set("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	expect(t, e.Run(t, "add", "--env", "dev"), 0)
+	r = e.Run(t, "explain", "dev")
+	expect(t, r, 0, `out:access key stored in the file keyring (~/.awsvault/keys) as "dev"`)
+	if strings.Contains(r.Stdout, "rolevault add") || strings.Contains(r.Stdout, "keychain") {
+		t.Errorf("explain suggests add or names the keychain although the key is in the file keyring:\n%s", r.Stdout)
+	}
+	if r := e.Run(t, "list"); r.Stderr != "" {
+		t.Errorf("list hints although a profile exists: %s", r)
+	}
+}
