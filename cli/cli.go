@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kong"
+	"github.com/rolevault/rolevault/prompt"
 )
 
 // CLI is the whole command line: the global flags and one field per command.
@@ -140,6 +141,13 @@ func (g *Globals) report(err error) int {
 	var ec *ExitCodeError
 	if errors.As(err, &ec) {
 		return ec.Code
+	}
+	// Ctrl-C or a signal at a prompt: one line naming what was asked for,
+	// whatever wrapped it, and the status a shell expects (130 for Ctrl-C).
+	var ie *prompt.InterruptedError
+	if errors.As(err, &ie) {
+		fmt.Fprintf(g.streams.Err, "rolevault: %s\n", ie.Error())
+		return ie.ExitCode()
 	}
 	msg := strings.TrimSpace(err.Error())
 	fmt.Fprintf(g.streams.Err, "rolevault: %s\n", msg)

@@ -35,7 +35,8 @@ func (c *ExplainCmd) Help() string {
 each STS call, which MFA device it needs and where the code would come from,
 the duration and why, and the cache entry with whether it would be reused now.
 It makes no network calls and reads no secrets (only the session cache's expiry
-index), so it is safe to run anywhere.`
+index and the keyring's item names, to say where a stored key is or that there
+is none yet), so it is safe to run anywhere.`
 }
 
 // Run explains the profile.
@@ -66,6 +67,10 @@ func (c *ExplainCmd) Run(g *Globals) error {
 		now = c.now
 	}
 	doc := explainPlan(plan, insp, now(), mfaOrigin{driver: g.Prompt})
+	if len(doc.Steps) > 0 && doc.Steps[0].Kind == string(vault.StepStoredKeys) {
+		// Item names only: where the key is, or that there is none yet.
+		doc.Steps[0].Source = g.storedKeySource(doc.Steps[0].Profile)
+	}
 	if c.JSON {
 		enc := json.NewEncoder(g.streams.Out)
 		enc.SetIndent("", "  ")

@@ -91,13 +91,28 @@ func explainEnv(t *testing.T) string {
 		t.Cleanup(func() { os.Setenv("AWS_VAULT_DURATION", old) })
 	}
 	t.Setenv("ROLEVAULT_CACHE_DIR", filepath.Join(dir, "cache"))
+	// A file keyring at the default place holding login's key: explain
+	// names the backend and whether the key is there, from names alone.
+	t.Setenv("HOME", dir)
+	t.Setenv("AWS_VAULT_BACKEND", "file")
+	if old, ok := os.LookupEnv("AWS_VAULT_FILE_DIR"); ok {
+		os.Unsetenv("AWS_VAULT_FILE_DIR")
+		t.Cleanup(func() { os.Setenv("AWS_VAULT_FILE_DIR", old) })
+	}
+	keys := filepath.Join(dir, ".awsvault", "keys")
+	if err := os.MkdirAll(keys, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(keys, "login"), []byte("not read"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return cfg
 }
 
 func runExplain(t *testing.T, cmd *ExplainCmd, prompt string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	g := &Globals{Prompt: prompt, streams: Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}}
+	g := &Globals{Prompt: prompt, Backend: "file", FileDir: "~/.awsvault/keys/", streams: Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}}
 	if cmd.now == nil {
 		cmd.now = func() time.Time { return explainNow }
 	}
@@ -146,7 +161,7 @@ func TestExplainRender(t *testing.T) {
 			want: `login  (CONFIG)
 region eu-west-1 · sessions reused while more than 15m remain
 ├─ 1. keys of login
-│    keys      access key stored in the keychain as "login" (store it with 'rolevault add login')
+│    keys      access key stored in the file keyring (~/.awsvault/keys) as "login"
 └─ 2. GetSessionToken as login
      MFA       arn:aws:iam::026445672617:mfa/alice
      code      asked on the terminal (or --mfa-token)
@@ -162,7 +177,7 @@ region eu-west-1 · sessions reused while more than 15m remain
 			want: `dev  (CONFIG)
 region eu-west-1 · sessions reused while more than 15m remain
 ├─ 1. keys of login
-│    keys      access key stored in the keychain as "login" (store it with 'rolevault add login')
+│    keys      access key stored in the file keyring (~/.awsvault/keys) as "login"
 ├─ 2. GetSessionToken as login
 │    MFA       arn:aws:iam::026445672617:mfa/alice
 │    code      asked on the terminal (or --mfa-token)
@@ -182,7 +197,7 @@ region eu-west-1 · sessions reused while more than 15m remain
 			want: `stage  (CONFIG)
 region eu-west-1 · sessions reused while more than 15m remain
 ├─ 1. keys of login
-│    keys      access key stored in the keychain as "login" (store it with 'rolevault add login')
+│    keys      access key stored in the file keyring (~/.awsvault/keys) as "login"
 ├─ 2. GetSessionToken as login
 │    MFA       arn:aws:iam::026445672617:mfa/alice
 │    code      asked with --prompt=ykman (or --mfa-token)
@@ -201,7 +216,7 @@ region eu-west-1 · sessions reused while more than 15m remain
 			want: `prod  (CONFIG)
 region eu-west-1 · sessions reused while more than 15m remain
 ├─ 1. keys of login
-│    keys      access key stored in the keychain as "login" (store it with 'rolevault add login')
+│    keys      access key stored in the file keyring (~/.awsvault/keys) as "login"
 └─ 2. AssumeRole arn:aws:iam::725335846599:role/allow-admin-from-security-account as prod
      MFA       arn:aws:iam::026445672617:mfa/alice
      code      from mfa_process: ykman oath accounts code --single aws
@@ -217,7 +232,7 @@ note: no GetSessionToken: --no-session
 			want: `prod-2h  (CONFIG)
 region eu-west-1 · sessions reused while more than 15m remain
 ├─ 1. keys of login
-│    keys      access key stored in the keychain as "login" (store it with 'rolevault add login')
+│    keys      access key stored in the file keyring (~/.awsvault/keys) as "login"
 └─ 2. AssumeRole arn:aws:iam::725335846599:role/allow-admin-from-security-account as prod-2h
      MFA       arn:aws:iam::026445672617:mfa/alice
      code      from mfa_process: ykman oath accounts code --single aws
@@ -234,7 +249,7 @@ note: no GetSessionToken: profile "prod-2h" asks for 2h, more than the 1h AWS al
 			want: `mgmt-deploy  (CONFIG)
 region eu-west-1 · sessions reused while more than 15m remain
 ├─ 1. keys of login
-│    keys      access key stored in the keychain as "login" (store it with 'rolevault add login')
+│    keys      access key stored in the file keyring (~/.awsvault/keys) as "login"
 ├─ 2. GetSessionToken as login
 │    MFA       arn:aws:iam::026445672617:mfa/alice
 │    code      from mfa_process: ykman oath accounts code --single aws
@@ -258,7 +273,7 @@ region eu-west-1 · sessions reused while more than 15m remain
 			want: `mgmt-long  (CONFIG)
 region eu-west-1 · sessions reused while more than 15m remain
 ├─ 1. keys of login
-│    keys      access key stored in the keychain as "login" (store it with 'rolevault add login')
+│    keys      access key stored in the file keyring (~/.awsvault/keys) as "login"
 ├─ 2. GetSessionToken as login
 │    MFA       arn:aws:iam::026445672617:mfa/alice
 │    code      from mfa_process: ykman oath accounts code --single aws

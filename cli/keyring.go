@@ -153,7 +153,7 @@ func (g *Globals) keyringConfig() (keyring.Config, error) {
 		PassCmd:                  g.PassCmd,
 		PassPrefix:               g.PassPrefix,
 		FileDir:                  fileDir,
-		FilePasswordFunc:         g.filePassphrase(fileDir),
+		FilePasswordFunc:         rememberPassphrase(g.filePassphrase(fileDir)),
 		KeyCtlScope:              scope,
 		KeyCtlPerm:               perm,
 	}, nil
@@ -434,14 +434,14 @@ func (g *Globals) filePassphrase(dir string) keyring.PromptFunc {
 			return err
 		}
 		if !dirHasItems(dir) {
-			pw, err := prompt.ReadSecret(fmt.Sprintf("Choose a passphrase for the new file keyring in %s: ", dir))
+			pw, err := prompt.ReadSecretFor("the file keyring passphrase", fmt.Sprintf("Choose a passphrase for the new file keyring in %s: ", dir))
 			if err != nil {
 				return "", noTTY(err)
 			}
 			if err := refuseEmptyPassphrase(pw); err != nil {
 				return "", err
 			}
-			again, err := prompt.ReadSecret("Type it again: ")
+			again, err := prompt.ReadSecretFor("the file keyring passphrase", "Type it again: ")
 			if err != nil {
 				return "", noTTY(err)
 			}
@@ -450,7 +450,7 @@ func (g *Globals) filePassphrase(dir string) keyring.PromptFunc {
 			}
 			return pw, nil
 		}
-		pw, err := prompt.ReadSecret(fmt.Sprintf("Passphrase for the file keyring in %s: ", dir))
+		pw, err := prompt.ReadSecretFor("the file keyring passphrase", fmt.Sprintf("Passphrase for the file keyring in %s: ", dir))
 		if err != nil {
 			return "", noTTY(err)
 		}

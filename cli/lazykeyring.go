@@ -63,7 +63,8 @@ func (s *lazyKeyStore) Get(profile string) (aws.Credentials, error) {
 		return aws.Credentials{}, err
 	}
 	s.g.countRead(profile)
-	return ks.Get(profile)
+	c, err := ks.Get(profile)
+	return c, s.g.notStoredError(err)
 }
 
 // countRead records a keyring read for --debug, which is how `make bench`

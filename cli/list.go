@@ -152,6 +152,11 @@ func (c *ListCmd) Run(g *Globals) error {
 		}{string(g.KeyringBackend()), list})
 	}
 
+	if len(order) == 0 {
+		// Nothing set up: say how to start (stderr, so the table stays clean).
+		fmt.Fprintf(g.streams.Err, "rolevault: no profiles in %s and no access keys in %s yet; start with 'rolevault add PROFILE', which asks for the key and adds [profile PROFILE] to the config\n",
+			tildeHome(cfg.ConfigPath()), g.backendPlace(g.KeyringBackend()))
+	}
 	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
 	header := "PROFILE\tCREDENTIALS\tSESSIONS"
 	if c.Check {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -101,7 +103,7 @@ func (c *LoginCmd) Run(g *Globals) error {
 	if err != nil {
 		return signinError(err, kind, duration)
 	}
-	return c.deliver(g, vault.LoginURL(endpoint, dest, token), true)
+	return c.deliverSignin(ctx, g, vault.LoginURL(endpoint, dest, token))
 }
 
 // profileCredentials fetches the credentials of c.Profile in a form the
@@ -241,39 +243,89 @@ func (c *LoginCmd) switchRole(g *Globals) error {
 	if err != nil {
 		return &hintedError{msg: fmt.Sprintf("profile %q: %v", p.Name, err), hint: "Switch Role in the console needs a role in the aws, aws-cn or aws-us-gov partition.", err: err}
 	}
-	return c.deliver(g, u, false)
+	return c.deliver(g, u)
 }
 
-// browserMu guards pkg/browser's package-level output streams, which are the
-// only way to keep an opener's chatter off stdout.
+// browserMu guards pkg/browser's package-level output streams.
 var browserMu sync.Mutex
 
-// deliver opens u in the browser, or prints it: with --stdout, or when no
-// browser can be opened (a server, a container, SSH).
-func (c *LoginCmd) deliver(g *Globals, u string, secret bool) error {
+// loginLinkWait is how long the one-time sign-in link waits for the browser.
+const loginLinkWait = 2 * time.Minute
+
+// openBrowser runs the system's opener (xdg-open, …) on u. Its output never
+// reaches the terminal: openers print pages of noise (and the URL) when no
+// browser is there.
+func openBrowser(u string) error {
+	browserMu.Lock()
+	defer browserMu.Unlock()
+	browser.Stdout, browser.Stderr = io.Discard, io.Discard
+	return browser.OpenURL(u)
+}
+
+// deliver opens a URL that holds no secret (a switch-role link) in the
+// browser, or prints it with --stdout or when no browser opens.
+func (c *LoginCmd) deliver(g *Globals, u string) error {
 	if c.Stdout {
 		fmt.Fprintln(g.streams.Out, u)
 		return nil
 	}
-	browserMu.Lock()
-	browser.Stdout, browser.Stderr = g.streams.Err, g.streams.Err
-	err := browser.OpenURL(u)
-	browserMu.Unlock()
-	if err == nil {
+	if err := openBrowser(u); err != nil {
+		fmt.Fprintf(g.streams.Err, "rolevault: %s; open this URL yourself:\n", openerFailure(err))
+		fmt.Fprintln(g.streams.Out, u)
+	}
+	return nil
+}
+
+// deliverSignin hands the sign-in URL to the browser through a one-time
+// loopback link, so the SigninToken is in no process's argv, and waits for
+// the browser to follow it. --stdout prints the real URL instead.
+func (c *LoginCmd) deliverSignin(ctx context.Context, g *Globals, u string) error {
+	if c.Stdout {
+		fmt.Fprintln(g.streams.Out, u)
 		return nil
 	}
-	why := fmt.Sprintf("could not open a browser (%v)", err)
+	rerun := "rolevault login --stdout"
+	if c.Profile != "" {
+		rerun += " " + c.Profile
+	}
+	link, err := vault.NewOneTimeLink(u)
+	if err != nil {
+		return &hintedError{msg: err.Error(), hint: fmt.Sprintf("Run '%s' to print the sign-in URL instead.", rerun), err: err}
+	}
+	if err := openBrowser(link.URL); err != nil {
+		link.Close()
+		// One line: what happened and how to get the URL.
+		return &hintedError{msg: fmt.Sprintf("%s; run '%s' to print the sign-in URL instead", openerFailure(err), rerun), err: err}
+	}
+	g.debugf("waiting up to %s for the browser to open the one-time link %s", vault.FormatDuration(loginLinkWait), link.URL)
+	switch err := link.Wait(ctx, loginLinkWait); {
+	case err == nil:
+		return nil
+	case errors.Is(err, vault.ErrLinkExpired):
+		return &hintedError{msg: fmt.Sprintf("the browser did not open the sign-in link within %s, so it is closed now; run '%s' to print the sign-in URL instead",
+			vault.FormatDuration(loginLinkWait), rerun), err: err}
+	default:
+		fmt.Fprintln(g.streams.Err, "rolevault: interrupted while waiting for the browser to open the sign-in link")
+		return &ExitCodeError{Code: 130}
+	}
+}
+
+// openerFailure says why the browser could not be opened.
+func openerFailure(err error) string {
 	var ee *exec.Error
 	if errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound) {
-		why = "no program to open a browser was found (xdg-open, x-www-browser or www-browser)"
+		return "no program to open a browser was found (xdg-open, x-www-browser or www-browser)"
 	}
-	note := ""
-	if secret {
-		note = "; it signs in whoever opens it in the next 15 minutes, so do not share it"
+	name := "the browser opener"
+	if runtime.GOOS == "linux" {
+		for _, p := range []string{"xdg-open", "x-www-browser", "www-browser"} {
+			if _, lookErr := exec.LookPath(p); lookErr == nil {
+				name = p // the one pkg/browser ran: the first found
+				break
+			}
+		}
 	}
-	fmt.Fprintf(g.streams.Err, "rolevault: %s; open this URL yourself%s:\n", why, note)
-	fmt.Fprintln(g.streams.Out, u)
-	return nil
+	return fmt.Sprintf("could not open a browser (%s failed: %v)", name, err)
 }
 
 // signinError explains a refusal from the federation endpoint by the kind of

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,17 +67,39 @@ func newConsoleWorld(t *testing.T, loginMFA bool) *consoleWorld {
 func (w *consoleWorld) code() string { return ststest.TOTP(w.totp, w.sts.Now()) }
 
 // browserStub puts an xdg-open first on PATH that appends its argument to a
-// log, as TESTBED.md describes, and returns the log's path.
+// log, as TESTBED.md describes, and returns the log's path. Like a browser,
+// it then fetches what it was given (with curl, not following redirects)
+// and appends where that redirects to, or a blank line.
 func browserStub(t *testing.T) string {
 	t.Helper()
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed (Debian: apt-get install curl)")
+	}
 	dir := t.TempDir()
 	log := filepath.Join(dir, "opened.log")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '" + log + "'\n"
+	script := "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '" + log + "'\n" +
+		"case \"$1\" in http://127.0.0.1:*) '" + curl + "' -s -o /dev/null -w '%{redirect_url}\\n' \"$1\" >> '" + log + "';; esac\n"
 	if err := os.WriteFile(filepath.Join(dir, "xdg-open"), []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return log
+}
+
+// followed is the sign-in URL the one-time link the stub was given
+// redirected to. The link itself must carry no SigninToken.
+func followed(t *testing.T, log string) string {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatalf("the browser was not opened: %v", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "http://127.0.0.1:") || strings.Contains(lines[0], "SigninToken") {
+		t.Fatalf("the opener got %q, want one loopback link without the token", lines)
+	}
+	return lines[1]
 }
 
 // signinURL checks u is a console login URL and returns its query.
@@ -100,11 +123,8 @@ func TestLoginRoleOpensBrowser(t *testing.T) {
 	if code != 0 || out != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
-	opened, err := os.ReadFile(log)
-	if err != nil {
-		t.Fatalf("the browser was not opened: %v (stderr %q)", err, stderr)
-	}
-	q := w.signinURL(t, string(opened))
+	opened := followed(t, log)
+	q := w.signinURL(t, opened)
 	if q.Get("Destination") != "https://console.aws.amazon.com/console/home?region=eu-west-1" {
 		t.Errorf("Destination = %s", q.Get("Destination"))
 	}
@@ -117,7 +137,7 @@ func TestLoginRoleOpensBrowser(t *testing.T) {
 	}
 	// The emulator's login action redirects to the destination, as AWS does.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(strings.TrimSpace(string(opened)))
+	resp, err := client.Get(opened)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +163,16 @@ func TestLoginStdoutAndPath(t *testing.T) {
 	}
 }
 
-func TestLoginWithoutBrowserPrintsURL(t *testing.T) {
+func TestLoginWithoutBrowserSaysHowToGetTheURL(t *testing.T) {
 	w := newConsoleWorld(t, false)
 	t.Setenv("PATH", t.TempDir())
 	code, out, stderr := krRun(t, "login", "dev")
-	if code != 0 || !strings.Contains(stderr, "no program to open a browser") || !strings.Contains(stderr, "15 minutes") {
-		t.Fatalf("exit %d, stderr %q", code, stderr)
+	if code != ExitError || out != "" || stderr != "rolevault: no program to open a browser was found (xdg-open, x-www-browser or www-browser); run 'rolevault login --stdout dev' to print the sign-in URL instead\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, out, _ = krRun(t, "login", "--stdout", "dev")
+	if code != 0 {
+		t.Fatalf("login --stdout: exit %d", code)
 	}
 	w.signinURL(t, out)
 }

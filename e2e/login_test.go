@@ -7,9 +7,12 @@ package e2e
 // login/dev/staging/prod layout.
 
 import (
+	"bufio"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,14 +21,89 @@ import (
 )
 
 // withBrowserStub puts an xdg-open first on the Env's PATH that appends the
-// URL it is given to a log, and returns the log's path.
+// arguments it is given to a log, and returns the log's path. Given a
+// one-time loopback link, it acts as the browser, with curl and without
+// following redirects (see browserStub.followed).
 func withBrowserStub(t *testing.T, e *Env) string {
+	return newBrowserStub(t, e, "").log
+}
+
+type browserStub struct {
+	dir, log string
+}
+
+// newBrowserStub writes the stub. When otherUser is set (a second local
+// account, as root), the stub also has that user read every process's argv
+// (/proc/*/cmdline) while rolevault waits on the link, into "others".
+func newBrowserStub(t *testing.T, e *Env, otherUser string) *browserStub {
 	t.Helper()
+	requireTool(t, "curl", "curl")
+	curl, _ := exec.LookPath("curl")
 	dir := t.TempDir()
-	log := filepath.Join(dir, "opened.log")
-	must(t, os.WriteFile(filepath.Join(dir, "xdg-open"), []byte("#!/bin/sh\nprintf '%s\\n' \"$1\" >> "+shQuote(log)+"\n"), 0o700))
+	b := &browserStub{dir: dir, log: filepath.Join(dir, "opened.log")}
+	scan := ""
+	if otherUser != "" {
+		runuser, err := exec.LookPath("runuser")
+		must(t, err)
+		scan = "  " + shQuote(runuser) + " -u " + shQuote(otherUser) + ` -- sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f" 2>/dev/null; echo; done' >"$D/others" 2>&1` + "\n"
+	}
+	script := "#!/bin/sh\nD=" + shQuote(dir) + "\nC=" + shQuote(curl) + "\n" +
+		`printf '%s\n' "$@" >>"$D/opened.log"` + "\n" +
+		`case "$1" in` + "\n" +
+		`http://127.0.0.1:*)` + "\n" +
+		`  hp=${1#http://}; hp=${hp%%/*}; port=${hp#*:}` + "\n" +
+		`  "$C" -s -o /dev/null -w '%{http_code}' "http://$hp/00000000000000000000000000000000" >"$D/wrong-path"` + "\n" +
+		`  "$C" -s -o /dev/null -w '%{http_code}' -H "Host: rebind.example:$port" "$1" >"$D/wrong-host"` + "\n" +
+		scan +
+		`  "$C" -s -D "$D/headers" -o /dev/null "$1"; echo $? >"$D/first-rc"` + "\n" +
+		`  "$C" -s -o /dev/null -w '%{http_code}' "$1" >"$D/second"; echo " $?" >>"$D/second"` + "\n" +
+		`  ;;` + "\n" +
+		`esac` + "\n"
+	must(t, os.WriteFile(filepath.Join(dir, "xdg-open"), []byte(script), 0o755))
 	e.Set("PATH", dir+string(os.PathListSeparator)+e.Vars["PATH"])
-	return log
+	return b
+}
+
+func (b *browserStub) read(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(b.dir, name))
+	if err != nil {
+		t.Fatalf("the browser stub left no %s: %v", name, err)
+	}
+	return string(data)
+}
+
+// followed checks the stub was given one loopback link without the token,
+// that the link answered exactly one GET with a no-store, no-referrer 302,
+// and returns where it redirected.
+func (b *browserStub) followed(t *testing.T) string {
+	t.Helper()
+	argv := openedURLs(t, b.log)
+	if len(argv) != 1 || !strings.HasPrefix(argv[0], "http://127.0.0.1:") {
+		t.Fatalf("the opener got %q, want one loopback link", argv)
+	}
+	if log := b.read(t, "opened.log"); strings.Contains(log, "SigninToken") {
+		t.Errorf("the SigninToken was in the opener's argv: %q", log)
+	}
+	if got := b.read(t, "wrong-path"); got != "404" {
+		t.Errorf("a wrong path answered %s, want 404", got)
+	}
+	if got := b.read(t, "wrong-host"); !strings.HasPrefix(got, "4") {
+		t.Errorf("a wrong Host header (DNS rebinding) answered %s, want a 4xx", got)
+	}
+	if rc := strings.TrimSpace(b.read(t, "first-rc")); rc != "0" {
+		t.Fatalf("fetching the link failed: curl exit %s", rc)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(b.read(t, "headers"))), nil)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("the link answered %d with headers %v", resp.StatusCode, resp.Header)
+	}
+	if code, rc, _ := strings.Cut(b.read(t, "second"), " "); code == "302" || strings.TrimSpace(rc) == "0" && code != "404" {
+		t.Errorf("a second fetch of the link answered %s (curl exit %s); it must be gone", code, strings.TrimSpace(rc))
+	}
+	return resp.Header.Get("Location")
 }
 
 // openedURLs is what the stub was asked to open.
@@ -76,19 +154,16 @@ func newLoginWorld(t *testing.T) *world {
 // of the profile's region as the destination.
 func TestLoginOpensTheConsole(t *testing.T) {
 	w := newLoginWorld(t)
-	log := withBrowserStub(t, w.E)
+	b := newBrowserStub(t, w.E, "")
 	r := w.E.Run(t, "login", "role-b")
 	expect(t, r, 0)
-	if r.Stdout != "" {
-		t.Errorf("login wrote to stdout although a browser opened: %q", r.Stdout)
+	if r.Stdout != "" || r.Stderr != "" {
+		t.Errorf("login printed something although a browser opened: %s", r)
 	}
-	urls := openedURLs(t, log)
-	if len(urls) != 1 {
-		t.Fatalf("xdg-open got %q, want one URL\n%s", urls, r)
-	}
-	info := w.redeem(t, urls[0])
+	signin := b.followed(t)
+	info := w.redeem(t, signin)
 	w.checkRoleB(t, info.Session.AccessKeyID, info.Session.Arn)
-	u, _ := url.Parse(urls[0])
+	u, _ := url.Parse(signin)
 	if d := u.Query().Get("Destination"); d != "https://console.aws.amazon.com/console/home?region="+worldRegion {
 		t.Errorf("Destination = %s", d)
 	}
@@ -122,13 +197,76 @@ func TestLoginStdout(t *testing.T) {
 }
 
 // TestLoginWithoutBrowserOpener: with no xdg-open, x-www-browser or
-// www-browser (a server, a container), login prints the URL and says why.
+// www-browser (a server, a container), login says so in one line, with the
+// command that prints the URL; that command works.
 func TestLoginWithoutBrowserOpener(t *testing.T) {
 	w := newLoginWorld(t)
 	w.E.Set("PATH", t.TempDir())
 	r := w.E.Run(t, "login", "role-a")
-	expect(t, r, 0, "err:no program to open a browser", "err:15 minutes")
+	if r.Code != 1 || r.Stdout != "" || r.Stderr != "rolevault: no program to open a browser was found (xdg-open, x-www-browser or www-browser); run 'rolevault login --stdout role-a' to print the sign-in URL instead\n" {
+		t.Errorf("want exit 1 and the one line, got %s", r)
+	}
+	r = w.E.Run(t, "login", "--stdout", "role-a")
+	expect(t, r, 0)
 	w.redeem(t, strings.TrimSpace(r.Stdout))
+}
+
+// TestLoginOpenerNoiseStaysOff: an opener that fails on a machine without a
+// browser, as xdg-open does, printing lines of noise (the URL among them) on
+// stdout and stderr: none of it reaches rolevault's output, which is the one
+// line saying what happened and how to get the URL.
+func TestLoginOpenerNoiseStaysOff(t *testing.T) {
+	w := newLoginWorld(t)
+	dir := t.TempDir()
+	noise := "#!/bin/sh\necho \"xdg-open: no method available for opening '$1'\"\n" +
+		"for i in 1 2 3; do echo \"/usr/bin/xdg-open: line $i: www-browser: not found\" >&2; done\n" +
+		"echo \"$1\" >&2\nexit 3\n"
+	must(t, os.WriteFile(filepath.Join(dir, "xdg-open"), []byte(noise), 0o755))
+	w.E.Set("PATH", dir+string(os.PathListSeparator)+w.E.Vars["PATH"])
+	r := w.E.Run(t, "login", "role-a")
+	want := "rolevault: could not open a browser (xdg-open failed: exit status 3); run 'rolevault login --stdout role-a' to print the sign-in URL instead\n"
+	if r.Code != 1 || r.Stdout != "" || r.Stderr != want {
+		t.Errorf("want exit 1 and exactly\n%s got %s", want, r)
+	}
+}
+
+// TestLoginTokenNeverInArgv: the sign-in URL's SigninToken (a 15-minute
+// console bearer token) is in no process's argv, where every local user can
+// read it. The opener gets a one-time loopback link (see followed); a second
+// local user reading every /proc/PID/cmdline while rolevault waits on the
+// link sees the link but no token (as root only: it needs useradd).
+func TestLoginTokenNeverInArgv(t *testing.T) {
+	w := newLoginWorld(t)
+	other := ""
+	if os.Geteuid() == 0 {
+		requireTool(t, "useradd", "passwd")
+		requireTool(t, "runuser", "util-linux")
+		other = fmt.Sprintf("rvlogin%d", os.Getpid())
+		if out, err := exec.Command("useradd", "-M", "-s", "/usr/sbin/nologin", other).CombinedOutput(); err != nil {
+			t.Fatalf("useradd: %v\n%s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("userdel", other).Run() })
+	} else {
+		t.Log("not root: the second-user /proc scan is skipped; the opener's own argv is still checked")
+	}
+	b := newBrowserStub(t, w.E, other)
+	r := w.E.Run(t, "login", "role-a")
+	expect(t, r, 0)
+	signin := b.followed(t)
+	token, err := url.Parse(signin)
+	must(t, err)
+	tok := token.Query().Get("SigninToken")
+	w.redeem(t, signin)
+	if other == "" {
+		return
+	}
+	seen := b.read(t, "others")
+	if !strings.Contains(seen, "xdg-open http://127.0.0.1:") {
+		t.Fatalf("the second user could not read the opener's argv, so the scan proves nothing:\n%s", seen)
+	}
+	if strings.Contains(seen, "SigninToken") || tok == "" || strings.Contains(seen, tok) {
+		t.Errorf("another local user read the sign-in token from a process's argv:\n%s", seen)
+	}
 }
 
 // TestLoginIAMUser: a profile with the user's own keys signs in through

@@ -22,6 +22,13 @@ func TestMain(m *testing.M) {
 // runHelper prints its result on stdout, the stream a credential_process
 // reader parses, so a test can check that nothing else landed there.
 func runHelper(mode string) int {
+	if f := os.Getenv("ROLEVAULT_PROMPT_PIDFILE"); f != "" {
+		// For tests that signal the helper at a prompt.
+		if err := os.WriteFile(f, []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			return 1
+		}
+	}
 	ctx := context.Background()
 	var out string
 	var err error
@@ -41,7 +48,7 @@ func runHelper(mode string) int {
 		}
 		out = "codes=" + c1 + "," + c2
 	case "secret":
-		out, err = ReadSecret("Passphrase for the file keyring: ")
+		out, err = ReadSecretFor("the file keyring passphrase", "Passphrase for the file keyring: ")
 		out = "secret=" + out
 	case "confirm":
 		var yes bool
@@ -67,6 +74,10 @@ func runHelper(mode string) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
+		var ie *InterruptedError
+		if errors.As(err, &ie) {
+			return ie.ExitCode()
+		}
 		return 1
 	}
 	fmt.Fprintln(os.Stdout, out)

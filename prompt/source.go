@@ -21,9 +21,9 @@ var (
 	// ErrInvalidCode means a code was refused before it reached AWS because it
 	// is not six digits.
 	ErrInvalidCode = errors.New("MFA code must be exactly 6 digits")
-	// ErrCanceled means the person declined to give a code: Cancel in a
-	// dialog, Ctrl-C while hidden input is read, or end of input.
-	ErrCanceled = errors.New("MFA prompt canceled")
+	// ErrCanceled means the person declined to answer a prompt: Cancel in a
+	// dialog, end of input, or an interruption (*InterruptedError).
+	ErrCanceled = errors.New("prompt canceled")
 	// ErrNoTerminal means no terminal device could be opened (no controlling
 	// terminal on Unix, no console on Windows).
 	ErrNoTerminal = errors.New("no terminal device")
@@ -95,7 +95,7 @@ func oneShot(name string, get Func) Source {
 	return Source{Name: name, Func: func(ctx context.Context, mfaSerial string) (string, error) {
 		raw, err := get(ctx, mfaSerial)
 		if err != nil {
-			return "", err
+			return "", interruptedMFA(ctx, mfaSerial, err)
 		}
 		if strings.TrimSpace(raw) == "" {
 			return "", fmt.Errorf("%s: %w: it printed nothing", name, ErrInvalidCode)
@@ -173,7 +173,7 @@ func (st *retryState) wrap(ask asker) Func {
 		for {
 			raw, err := ask(ctx, mfaSerial, note)
 			if err != nil {
-				return "", err
+				return "", interruptedMFA(ctx, mfaSerial, err)
 			}
 			used++
 			st.setUsed(mfaSerial, used)
@@ -211,4 +211,15 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// interruptedMFA names the MFA code in the error of a source that ended
+// because its context did (Ctrl-C, SIGTERM): a dialog or program killed on
+// the way says nothing a person can use, and "context canceled" less.
+func interruptedMFA(ctx context.Context, mfaSerial string, err error) error {
+	var ie *InterruptedError
+	if errors.As(err, &ie) || !errors.Is(ctx.Err(), context.Canceled) {
+		return err // a deadline is not an interruption
+	}
+	return &InterruptedError{What: "the MFA code for " + mfaSerial, cause: ctx.Err()}
 }

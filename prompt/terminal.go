@@ -2,9 +2,11 @@ package prompt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,6 +44,9 @@ func lockTTY(ctx context.Context) (unlock func(), err error) {
 	}
 }
 
+// errEndOfInput is Ctrl-D on an empty line, or a closed terminal.
+var errEndOfInput = fmt.Errorf("%w: end of input", ErrCanceled)
+
 // maxInput bounds what a prompt accepts, so a stuck key or a pasted file
 // cannot grow memory without end.
 const maxInput = 4096
@@ -68,29 +73,37 @@ func terminalSource(open func() (*device, error)) Source {
 		if note != "" {
 			label = note + "\n" + label
 		}
-		return withTerminal(ctx, open, label, readVisible)
+		return withTerminal(ctx, open, "the MFA code for "+mfaSerial, label, readVisible)
 	})
 }
 
-// ReadSecret asks on the terminal device for a secret (a keyring passphrase,
-// a secret access key) without echoing it. Ctrl-C returns ErrCanceled with
-// the terminal restored. The answer is not trimmed: spaces may belong to a
-// passphrase.
-func ReadSecret(label string) (string, error) {
-	return withTerminal(context.Background(), openDevice, label, readHidden)
+// ReadSecret asks on the terminal device for a secret without echoing it;
+// ReadSecretFor names what is asked for in the error an interruption gives.
+func ReadSecret(label string) (string, error) { return ReadSecretFor("a secret", label) }
+
+// ReadSecretFor asks on the terminal device for what (a keyring passphrase,
+// a secret access key) without echoing it. Ctrl-C, SIGTERM, SIGHUP and
+// SIGQUIT return an *InterruptedError naming what, with the terminal
+// restored. The answer is not trimmed: spaces may belong to a passphrase.
+func ReadSecretFor(what, label string) (string, error) {
+	return withTerminal(context.Background(), openDevice, what, label, readHidden)
 }
 
-// ReadLine asks on the terminal device for one visible line and returns it
-// with surrounding space trimmed.
-func ReadLine(label string) (string, error) {
-	s, err := withTerminal(context.Background(), openDevice, label, readVisible)
+// ReadLine asks on the terminal device for one visible line; ReadLineFor
+// names what is asked for in the error an interruption gives.
+func ReadLine(label string) (string, error) { return ReadLineFor("a line of input", label) }
+
+// ReadLineFor asks on the terminal device for what, as one visible line,
+// and returns it with surrounding space trimmed.
+func ReadLineFor(what, label string) (string, error) {
+	s, err := withTerminal(context.Background(), openDevice, what, label, readVisible)
 	return strings.TrimSpace(s), err
 }
 
 // Confirm asks a yes/no question on the terminal device. Only "y" or "yes"
 // (any case) is yes: a stray Enter must not delete anything.
 func Confirm(label string) (bool, error) {
-	s, err := ReadLine(label + " [y/N] ")
+	s, err := ReadLineFor("a yes/no answer", label+" [y/N] ")
 	if err != nil {
 		return false, err
 	}
@@ -101,11 +114,30 @@ func Confirm(label string) (bool, error) {
 	return false, nil
 }
 
-func withTerminal(ctx context.Context, open func() (*device, error), label string,
+// withTerminal runs one prompt for what on the terminal device. From before
+// the terminal is touched until it is restored, the signals that would kill
+// the process (promptSignals) are caught instead: they end the prompt, the
+// terminal gets its settings back, and the caller gets an *InterruptedError
+// to report and exit on.
+func withTerminal(ctx context.Context, open func() (*device, error), what, label string,
 	read func(ctx context.Context, d *device, label string) (string, error)) (string, error) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, promptSignals...)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(&InterruptedError{What: what, Signal: s})
+		case <-stop:
+		}
+	}()
 	unlock, err := lockTTY(ctx)
 	if err != nil {
-		return "", err
+		return "", interruptedBy(ctx, what, err)
 	}
 	defer unlock()
 	d, err := open()
@@ -113,7 +145,25 @@ func withTerminal(ctx context.Context, open func() (*device, error), label strin
 		return "", fmt.Errorf("%w: %v", ErrNoTerminal, err)
 	}
 	defer d.Close()
-	return read(ctx, d, label)
+	s, err := read(ctx, d, label)
+	if err != nil {
+		return "", interruptedBy(ctx, what, err)
+	}
+	return s, nil
+}
+
+// interruptedBy turns the error of a prompt that ended early into an
+// *InterruptedError: the signal that arrived, the Ctrl-C byte, or the
+// caller's context ending (rolevault cancels it on Ctrl-C and SIGTERM).
+func interruptedBy(ctx context.Context, what string, err error) error {
+	var ie *InterruptedError
+	if errors.As(context.Cause(ctx), &ie) {
+		return ie
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return &InterruptedError{What: what, cause: ctx.Err()}
+	}
+	return interrupted(what, err)
 }
 
 func writeLabel(d *device, label string) error {
@@ -138,7 +188,7 @@ func readVisible(ctx context.Context, d *device, label string) (string, error) {
 				break
 			}
 			if err == io.EOF {
-				return "", fmt.Errorf("%w: end of input", ErrCanceled)
+				return "", errEndOfInput
 			}
 			if err != nil {
 				return "", err
@@ -211,7 +261,7 @@ func editHidden(next func() (byte, error)) (string, error) {
 			return string(buf), nil
 		}
 		if err == io.EOF {
-			return "", fmt.Errorf("%w: end of input", ErrCanceled)
+			return "", errEndOfInput
 		}
 		if err != nil {
 			return "", err
@@ -220,10 +270,10 @@ func editHidden(next func() (byte, error)) (string, error) {
 		case b == '\r' || b == '\n':
 			return string(buf), nil
 		case b == 0x03: // Ctrl-C
-			return "", fmt.Errorf("%w: interrupted", ErrCanceled)
+			return "", errCtrlC
 		case b == 0x04: // Ctrl-D
 			if len(buf) == 0 {
-				return "", fmt.Errorf("%w: end of input", ErrCanceled)
+				return "", errEndOfInput
 			}
 		case b == 0x7f || b == 0x08: // Backspace (Unix, Windows)
 			if len(buf) > 0 {

@@ -131,6 +131,10 @@ func TestTerminalCancelDoesNotHang(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || err.Error() != "interrupted while asking for the MFA code for "+serial || ie.ExitCode() != 130 {
+		t.Errorf("err = %v; want an InterruptedError naming the MFA code, exit 130", err)
+	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("cancel took %v", d)
 	}
@@ -152,7 +156,7 @@ func TestTerminalMissing(t *testing.T) {
 
 func TestReadHiddenNeedsATerminal(t *testing.T) {
 	ft := &fakeTerminal{t: t, inputs: lines("secret\n")}
-	_, err := withTerminal(context.Background(), ft.open, "Passphrase: ", readHidden)
+	_, err := withTerminal(context.Background(), ft.open, "the passphrase", "Passphrase: ", readHidden)
 	if err == nil || !strings.Contains(err.Error(), "hide input") {
 		t.Fatalf("err = %v; reading a secret from a non-terminal must fail rather than echo", err)
 	}

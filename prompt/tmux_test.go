@@ -3,6 +3,7 @@
 package prompt
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,10 +46,17 @@ func startTmux(t *testing.T, mode string) *tmuxRun {
 	}
 	r.env = append(r.env, "TMUX_TMPDIR="+t.TempDir(), "SHELL=/bin/sh")
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-	script := "env " + helperEnv + "=" + mode + " " + q(self) + " </dev/null >" + q(r.file("stdout")) + " 2>" + q(r.file("stderr")) +
+	// The pane's shell ignores Ctrl-C's SIGINT with a trap (which its child
+	// does not inherit), so it outlives the helper and reports its status.
+	script := "trap : INT; env " + helperEnv + "=" + mode + " ROLEVAULT_PROMPT_PIDFILE=" + q(r.file("pid")) + " " + q(self) + " </dev/null >" + q(r.file("stdout")) + " 2>" + q(r.file("stderr")) +
 		"; echo EXIT=$?; stty -a >" + q(r.file("stty")) + "; echo DONE; sleep 60"
 	r.tmuxCmd("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "160", "-y", "30", script)
-	t.Cleanup(func() { exec.Command(path, "kill-server").Run() })
+	t.Cleanup(func() {
+		// This run's private server, not whatever server the default socket names.
+		kill := exec.Command(path, "kill-server")
+		kill.Env = r.env
+		kill.Run()
+	})
 	return r
 }
 
@@ -189,11 +197,11 @@ func TestTmuxSecretCtrlCRestoresTerminal(t *testing.T) {
 	r.waitFor("Passphrase for the file keyring: ")
 	r.tmuxCmd("send-keys", "-t", "t", "-l", "half")
 	r.tmuxCmd("send-keys", "-t", "t", "C-c")
-	if exit := r.finish(); exit != "EXIT=1" {
-		t.Fatalf("helper %s after Ctrl-C; want EXIT=1", exit)
+	if exit := r.finish(); exit != "EXIT=130" {
+		t.Fatalf("helper %s after Ctrl-C; want EXIT=130", exit)
 	}
-	if got := r.read("stderr"); !strings.Contains(got, "canceled") {
-		t.Errorf("stderr = %q; want a cancel error", got)
+	if got := r.read("stderr"); got != "error: interrupted while asking for the file keyring passphrase\n" {
+		t.Errorf("stderr = %q; want the one line naming what was interrupted", got)
 	}
 	if got := r.read("stdout"); got != "" {
 		t.Errorf("stdout = %q", got)
@@ -260,4 +268,58 @@ func TestNoControllingTerminal(t *testing.T) {
 	if got := string(out); got != "available=false\n" {
 		t.Errorf("without a controlling terminal: %q", got)
 	}
+}
+
+// signal sends sig to the helper, which wrote its pid before prompting.
+func (r *tmuxRun) signal(sig syscall.Signal) {
+	r.t.Helper()
+	var pid int
+	if _, err := fmt.Sscan(r.read("pid"), &pid); err != nil || pid <= 0 {
+		r.t.Fatalf("no pid from the helper: %v", err)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// SIGTERM or SIGHUP while echo is off (a hidden prompt) used to kill the
+// process with the terminal still raw: the person's shell stayed blind.
+func TestTmuxSecretSignalsRestoreTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		exit string
+		line string
+	}{
+		{syscall.SIGTERM, "EXIT=143", "error: interrupted by SIGTERM while asking for the file keyring passphrase\n"},
+		{syscall.SIGHUP, "EXIT=129", "error: interrupted by SIGHUP while asking for the file keyring passphrase\n"},
+		{syscall.SIGQUIT, "EXIT=131", "error: interrupted by SIGQUIT while asking for the file keyring passphrase\n"},
+	} {
+		t.Run(signalName(tc.sig), func(t *testing.T) {
+			r := startTmux(t, "secret")
+			r.waitFor("Passphrase for the file keyring: ")
+			r.signal(tc.sig)
+			if exit := r.finish(); exit != tc.exit {
+				t.Fatalf("helper %s after %v; want %s; screen:\n%s", exit, tc.sig, tc.exit, r.screen())
+			}
+			if got := r.read("stderr"); got != tc.line {
+				t.Errorf("stderr = %q, want %q", got, tc.line)
+			}
+			r.checkTerminalRestored()
+		})
+	}
+}
+
+// Ctrl-C at the visible MFA prompt names the device, not "context canceled".
+func TestTmuxMFACtrlC(t *testing.T) {
+	r := startTmux(t, "mfa")
+	r.waitFor(mfaPrompt)
+	r.tmuxCmd("send-keys", "-t", "t", "-l", "12")
+	r.tmuxCmd("send-keys", "-t", "t", "C-c")
+	if exit := r.finish(); exit != "EXIT=130" {
+		t.Fatalf("helper %s after Ctrl-C; want EXIT=130", exit)
+	}
+	if got, want := r.read("stderr"), "error: interrupted while asking for the MFA code for "+serial+"\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+	r.checkTerminalRestored()
 }

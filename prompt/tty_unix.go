@@ -2,7 +2,10 @@
 
 package prompt
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
 // openDevice opens the controlling terminal. /dev/tty is the terminal even
 // when stdin, stdout and stderr are pipes, as they are for a credential_process
@@ -14,3 +17,8 @@ func openDevice() (*device, error) {
 	}
 	return &device{in: f, out: f}, nil
 }
+
+// promptSignals are the signals that end a prompt with the terminal restored
+// instead of killing the process with echo off: Ctrl-C (when the terminal
+// sends it as a signal), kill, a closed terminal window, Ctrl-\.
+var promptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}

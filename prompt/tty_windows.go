@@ -2,7 +2,10 @@
 
 package prompt
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
 // openDevice opens the console. CONIN$ and CONOUT$ name the console even when
 // the standard handles are redirected, like /dev/tty on Unix. CONIN$ is opened
@@ -19,3 +22,6 @@ func openDevice() (*device, error) {
 	}
 	return &device{in: in, out: out}, nil
 }
+
+// promptSignals are the signals that end a prompt with the console restored.
+var promptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}

@@ -2,10 +2,15 @@ package vault
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -322,4 +327,113 @@ func EnvironmentLoginPlan(region, endpointURL string, longTerm bool, d time.Dura
 	}
 	plan.Steps = append(plan.Steps, Step{Kind: StepGetFederationToken, Profile: p.Name, Duration: d, DurationReason: why})
 	return plan, nil
+}
+
+// ErrLinkExpired is OneTimeLink.Wait's error when nothing followed the link
+// in time.
+var ErrLinkExpired = errors.New("the one-time sign-in link was not opened in time")
+
+// OneTimeLink hands a secret URL to a browser without putting it in any
+// process's argv, where every local user can read it (/proc/PID/cmdline):
+// the browser gets http://127.0.0.1:PORT/<128 random bits>, which answers
+// exactly one GET with a redirect to the secret URL and is then gone.
+//
+//   - Only the random path on the exact Host 127.0.0.1:PORT is served; any
+//     other path, host (a DNS-rebinding page) or method gets an error and
+//     does not use the link up.
+//   - The redirect says Cache-Control: no-store and Referrer-Policy:
+//     no-referrer, and has no body, so the secret is kept nowhere but in the
+//     browser's navigation.
+//   - After the one redirect, or when Wait gives up, the listener is closed.
+type OneTimeLink struct {
+	// URL is the loopback address to give the browser.
+	URL string
+
+	target, host, path string
+	ln                 net.Listener
+	srv                *http.Server
+	mu                 sync.Mutex
+	used               bool
+	done               chan struct{}
+	closeOnce          sync.Once
+}
+
+// NewOneTimeLink starts serving a one-time redirect to target on a random
+// loopback port.
+func NewOneTimeLink(target string) (*OneTimeLink, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("serving the one-time sign-in link on 127.0.0.1: %w", err)
+	}
+	l := &OneTimeLink{target: target, host: ln.Addr().String(), path: "/" + hex.EncodeToString(b[:]), ln: ln, done: make(chan struct{})}
+	l.URL = "http://" + l.host + l.path
+	l.srv = &http.Server{Handler: l, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	l.srv.SetKeepAlivesEnabled(false)
+	go l.srv.Serve(ln)
+	return l, nil
+}
+
+func (l *OneTimeLink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Host != l.host {
+		http.Error(w, "wrong host", http.StatusMisdirectedRequest)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(r.URL.EscapedPath()), []byte(l.path)) != 1 {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	l.mu.Lock()
+	first := !l.used
+	l.used = true
+	l.mu.Unlock()
+	if !first {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Location", l.target)
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Connection", "close")
+	w.WriteHeader(http.StatusFound)
+	close(l.done)
+}
+
+// Wait returns nil once the link was followed, ErrLinkExpired when timeout
+// passed first, or the context's error. Either way the link is closed when
+// it returns, the redirect (if any) delivered.
+func (l *OneTimeLink) Wait(ctx context.Context, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var err error
+	select {
+	case <-l.done:
+	case <-t.C:
+		err = ErrLinkExpired
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	l.Close()
+	return err
+}
+
+// Close stops serving the link. It waits a little for a redirect being
+// written to reach the browser.
+func (l *OneTimeLink) Close() {
+	l.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if l.srv.Shutdown(ctx) != nil {
+			l.srv.Close()
+		}
+	})
 }

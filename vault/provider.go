@@ -281,6 +281,9 @@ func (p *Provider) withMFA(ctx context.Context, step Step, fn func(code string) 
 				return req.Rejected
 			}
 			if ctx.Err() != nil {
+				if isInterruption(err) {
+					return err
+				}
 				return ctx.Err()
 			}
 			return promptError(step, err)

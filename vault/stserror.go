@@ -142,6 +142,9 @@ func (p *Provider) explainSTSError(ctx context.Context, plan *Plan, step Step, s
 		return nil
 	}
 	if ctx.Err() != nil {
+		if isInterruption(err) {
+			return err // names the prompt that was interrupted
+		}
 		return ctx.Err()
 	}
 	var already *ProviderError
@@ -248,4 +251,12 @@ func rootCause(err error) error {
 		}
 		err = u
 	}
+}
+
+// isInterruption reports whether err is a prompt's account of being
+// interrupted (prompt.InterruptedError, which says what it was asking for
+// and the exit status), which is better than the bare context error.
+func isInterruption(err error) bool {
+	var ie interface{ ExitCode() int }
+	return errors.As(err, &ie)
 }
