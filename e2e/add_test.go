@@ -41,7 +41,7 @@ func TestUnknownPromptIsAUsageError(t *testing.T) {
 	e := NewEnv(t)
 	r := e.Run(t, "explain", "--prompt=foo", "x")
 	want := "rolevault: unknown --prompt (AWS_VAULT_PROMPT) driver \"foo\": use one of terminal, ykman, zenity, kdialog, osascript, wincredui\n" +
-		"Run 'rolevault --help' for usage.\n"
+		"  Run 'rolevault --help' for usage.\n"
 	if r.Code != 2 || r.Stdout != "" || r.Stderr != want {
 		t.Errorf("want exit 2 and\n%s got %s", want, r)
 	}
