@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/rolevault/rolevault/prompt"
+	"github.com/rolevault/rolevault/vault"
 )
 
 // CLI is the whole command line: the global flags and one field per command.
@@ -148,6 +150,21 @@ func (g *Globals) report(err error) int {
 	if errors.As(err, &ie) {
 		fmt.Fprintf(g.streams.Err, "rolevault: %s\n", ie.Error())
 		return ie.ExitCode()
+	}
+	// Ctrl-C or SIGTERM while waiting for AWS or for another process: one
+	// line naming the wait, never a bare "context canceled".
+	var we *vault.InterruptedError
+	if errors.As(err, &we) || errors.Is(err, context.Canceled) {
+		msg := "interrupted"
+		if we != nil {
+			msg = we.Error()
+		}
+		fmt.Fprintf(g.streams.Err, "rolevault: %s\n", msg)
+		var se *signalError
+		if errors.As(err, &se) {
+			return se.exitCode()
+		}
+		return 130
 	}
 	msg := strings.TrimSpace(err.Error())
 	fmt.Fprintf(g.streams.Err, "rolevault: %s\n", msg)

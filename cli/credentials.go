@@ -166,9 +166,36 @@ func (s *credentialSetup) retrieve(ctx context.Context) (aws.Credentials, error)
 }
 
 // interruptContext is cancelled by SIGINT or SIGTERM, so waiting for another
-// process's lock or for STS stops when the person presses Ctrl-C.
+// process's lock or for STS stops when the person presses Ctrl-C. Its cause
+// is a *signalError naming the signal, so the exit status can be 128+N.
 func interruptContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(&signalError{s})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(context.Canceled)
+	}
+}
+
+// signalError is the cause of a context a signal cancelled.
+type signalError struct{ sig os.Signal }
+
+func (e *signalError) Error() string { return "received " + e.sig.String() }
+
+// exitCode is what a shell reports for a process the signal ended.
+func (e *signalError) exitCode() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 130
 }
 
 // region is the region a child should see: the flag, else the profile's.

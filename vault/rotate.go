@@ -373,7 +373,7 @@ func (p *Provider) waitForKey(ctx context.Context, plan *Plan, creds aws.Credent
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return interruptedWhile(ctx, "waiting for IAM to accept the new access key")
 		}
 		if apiCode(err) != "InvalidClientTokenId" {
 			return fmt.Errorf("GetCallerIdentity with the new key: %s", iamErrorText(err))
@@ -389,7 +389,7 @@ func (p *Provider) waitForKey(ctx context.Context, plan *Plan, creds aws.Credent
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return interruptedWhile(ctx, "waiting for IAM to accept the new access key")
 		case <-t.C:
 		}
 		wait = min(wait*2, maxWait)

@@ -141,21 +141,21 @@ func (p *Provider) explainSTSError(ctx context.Context, plan *Plan, step Step, s
 	if err == nil {
 		return nil
 	}
+	what := fmt.Sprintf("%s for profile %q", step.Kind, step.Profile)
+	if step.Kind == StepAssumeRole {
+		what = fmt.Sprintf("AssumeRole %s for profile %q", step.RoleARN, step.Profile)
+	}
 	if ctx.Err() != nil {
 		if isInterruption(err) {
 			return err // names the prompt that was interrupted
 		}
-		return ctx.Err()
+		return interruptedWhile(ctx, "waiting for AWS STS to answer "+what)
 	}
 	var already *ProviderError
 	if errors.As(err, &already) {
 		return already // already phrased for a person (a prompt, a bad CA bundle)
 	}
 	code, msg := apiCode(err), apiMessage(err)
-	what := fmt.Sprintf("%s for profile %q", step.Kind, step.Profile)
-	if step.Kind == StepAssumeRole {
-		what = fmt.Sprintf("AssumeRole %s for profile %q", step.RoleARN, step.Profile)
-	}
 	if e := explainCodeLoss(what, step, err); e != nil {
 		return e
 	}
