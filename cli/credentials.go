@@ -56,16 +56,10 @@ func (g *Globals) resolveProfile(name string, f sessionFlags) (*vault.Config, *v
 		return nil, nil, err
 	}
 	p, err := cfg.Resolve(name, vault.Overrides{
-		Region:   f.Region,
-		Duration: f.Duration,
-		HasStoredKeys: func(profile string) bool {
-			ks, err := g.KeyStore()
-			if err != nil {
-				return false
-			}
-			ok, _ := ks.Has(profile)
-			return ok
-		},
+		Region:              f.Region,
+		Duration:            f.Duration,
+		HasStoredKeys:       g.hasStoredKey,
+		StoredKeyBesideFile: g.hasStoredKey,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -74,6 +68,25 @@ func (g *Globals) resolveProfile(name string, f sessionFlags) (*vault.Config, *v
 		fmt.Fprintf(g.streams.Err, "rolevault: warning: %s\n", w)
 	}
 	return cfg, p, nil
+}
+
+// hasStoredKey reports whether the keyring holds an item named profile. It
+// asks by name only (KeyStore.Has lists item names): no secret is decrypted,
+// so the file backend needs no passphrase, and the keyring it opens is the
+// one the rest of the run uses. A keyring that cannot be opened or listed
+// counts as holding nothing: a profile with keys in a file then keeps
+// working, exactly as on a machine without any keyring.
+func (g *Globals) hasStoredKey(profile string) bool {
+	ks, err := g.KeyStore()
+	if err != nil {
+		g.debugf("keyring: cannot check for a stored key of %s: %v", profile, err)
+		return false
+	}
+	ok, err := ks.Has(profile)
+	if err != nil {
+		g.debugf("keyring: cannot check for a stored key of %s: %v", profile, err)
+	}
+	return ok
 }
 
 // setupCredentials resolves a profile, plans it and builds the provider that

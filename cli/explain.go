@@ -45,9 +45,11 @@ func (c *ExplainCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	// No HasStoredKeys hook: checking the keyring could unlock it, and explain
-	// promises not to touch secrets.
-	p, err := cfg.Resolve(c.Profile, vault.Overrides{Region: c.Region, Duration: c.Duration})
+	// No HasStoredKeys hook: explain does not open the keyring for a profile
+	// that has no keys in a file. One that has asks it by item name only
+	// (no secret, no file passphrase), because a key stored under the same
+	// name wins over the file's and explain must say which one is used.
+	p, err := cfg.Resolve(c.Profile, vault.Overrides{Region: c.Region, Duration: c.Duration, StoredKeyBesideFile: g.hasStoredKey})
 	if err != nil {
 		return err
 	}
@@ -225,6 +227,9 @@ func inspectCache(insp vault.CacheInspector, key string, now time.Time, minTTL t
 func describeSource(s vault.Step, target *vault.Profile) string {
 	switch s.Kind {
 	case vault.StepStoredKeys:
+		if src := profileInChain(target, s.Profile); src != nil && src.FileKeysIgnored {
+			return fmt.Sprintf("access key stored in the keychain as %q; the plaintext copy in %s is ignored (delete it)", s.Profile, src.FileKeysAt)
+		}
 		return fmt.Sprintf("access key stored in the keychain as %q (store it with 'rolevault add %s')", s.Profile, s.Profile)
 	case vault.StepCredentialsFile:
 		src := profileInChain(target, s.Profile)

@@ -31,6 +31,8 @@ type LoginCmd struct {
 	SwitchRole bool          `name:"switch-role" help:"Print or open the console's Switch Role link for the profile's role_arn, for a console you are already signed in to. Uses no credentials and no network."`
 
 	Profile string `arg:"" optional:"" help:"Name of the profile (from ~/.aws/config). If none given, the credentials in the environment are used (e.g. inside 'rolevault exec')." predictor:"profile"`
+
+	resolved *vault.Profile // the profile signed in with, for its ca_bundle
 }
 
 // credentialFlags are login's flags in the form the credential setup takes.
@@ -92,7 +94,9 @@ func (c *LoginCmd) Run(g *Globals) error {
 	if err != nil {
 		return &hintedError{msg: err.Error(), hint: "Pass a console path such as ec2/home, or a full https:// console URL.", err: err}
 	}
-	hc, err := vault.NewHTTPClient(lookupEnv)
+	// The sign-in request trusts the CAs the STS calls trusted: AWS_CA_BUNDLE,
+	// else the profile's ca_bundle.
+	hc, err := vault.NewProfileHTTPClient(lookupEnv, c.resolved)
 	if err != nil {
 		return err
 	}
@@ -115,6 +119,7 @@ func (c *LoginCmd) profileCredentials(ctx context.Context, g *Globals) (creds aw
 	if err != nil {
 		return creds, "", 0, "", err
 	}
+	c.resolved = setup.profile
 	last := setup.plan.Steps[len(setup.plan.Steps)-1]
 	kind = last.Kind
 	switch kind {

@@ -205,7 +205,7 @@ func keySourceStep(p *Profile, opts PlanOptions) (Step, string, error) {
 		s.SSO = &sso
 		s.CacheKey = SessionKey(StepSSO, p.Name, sso.StartURL, sso.Region, sso.AccountID, sso.RoleName)
 		return s, s.CacheKey, nil
-	case p.FileKeys != nil:
+	case p.FileKeys != nil && !p.FileKeysIgnored:
 		s.Kind = StepCredentialsFile
 		return s, "credentials-file:" + p.Name, nil
 	default:

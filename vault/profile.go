@@ -48,8 +48,14 @@ type Profile struct {
 	WebIdentityTokenProcess string
 	SSO                     *SSOSettings
 
-	// FileKeys is set when ~/.aws/credentials holds keys for this profile.
-	FileKeys *FileKeys
+	// FileKeys is set when ~/.aws/credentials (or the config file) holds
+	// keys for this profile; FileKeysAt says where ("FILE line N").
+	FileKeys   *FileKeys
+	FileKeysAt string
+	// FileKeysIgnored is set when the keyring holds a key under this
+	// profile's name too: that key is used, as aws-vault would, and FileKeys
+	// is a plaintext leftover (see Overrides.StoredKeyBesideFile).
+	FileKeysIgnored bool
 
 	SourceProfileName string
 	Source            *Profile

@@ -21,6 +21,17 @@ type Overrides struct {
 	// this hook such a name is ErrProfileNotFound, never a fall-back to
 	// [default]. It is consulted only for names missing from both files.
 	HasStoredKeys func(profile string) bool
+
+	// StoredKeyBesideFile, when set, is asked whether the keyring holds a key
+	// under the name of a profile that also has keys written in a file. When
+	// it does, the stored key is used and the file's copy is a leftover that
+	// earns a warning: aws-vault never reads keys from the files, so a person
+	// who moved to it (or to rolevault) keeps using the key they stored, and
+	// the old one in ~/.aws/credentials is usually stale. It is consulted
+	// only for profiles with file keys, so a warm run of any other profile
+	// still reads exactly one keyring item; it must answer without a
+	// passphrase or unlock prompt, and false when it cannot tell.
+	StoredKeyBesideFile func(profile string) bool
 }
 
 // Config keys rolevault reads. Keys not listed here (output, cli_pager, s3, …)
@@ -735,10 +746,33 @@ func (r *resolver) buildFileKeys(p *Profile, vals map[string]rawValue) error {
 	}
 	p.FileKeys = &FileKeys{AccessKeyID: id.val, SecretAccessKey: secret.val, SessionToken: token.val}
 	p.Origins[keyAccessKeyID] = id.origin()
+	p.FileKeysAt = id.file
+	if line := r.c.lineOf(id.file, sectionProfile, id.profile, keyAccessKeyID); line > 0 {
+		p.FileKeysAt = fmt.Sprintf("%s line %d", id.file, line)
+	}
+	if r.ov.StoredKeyBesideFile != nil && r.ov.StoredKeyBesideFile(p.Name) {
+		p.FileKeysIgnored = true
+		keys := keyAccessKeyID + " and " + keySecretAccessKey
+		if hasToken {
+			keys = keyAccessKeyID + ", " + keySecretAccessKey + " and " + keySessionToken
+		}
+		r.warn(fmt.Sprintf("profile %q uses the access key stored in the keyring; the plaintext copy in %s is ignored: delete %s from the %s section of %s",
+			p.Name, p.FileKeysAt, keys, r.sectionHeader(id.file, p.Name), id.file))
+		return nil
+	}
 	if !hasToken {
 		r.warn(fmt.Sprintf("profile %q: access keys are stored in plain text in %s; move them into the keychain with 'rolevault add %s' and delete them from the file", p.Name, id.file, p.Name))
 	}
 	return nil
+}
+
+// sectionHeader is how profile's section is written in file: [NAME] in the
+// credentials file, [profile NAME] (or [default]) in the config file.
+func (r *resolver) sectionHeader(file, name string) string {
+	if file == r.c.credentials.path || name == defaultProfile {
+		return "[" + name + "]"
+	}
+	return "[profile " + name + "]"
 }
 
 // checkKeySources enforces that a profile has at most one way to get keys,
