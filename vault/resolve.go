@@ -744,12 +744,21 @@ func (r *resolver) buildFileKeys(p *Profile, vals map[string]rawValue) error {
 				"put the whole key in one of the files, or better, store it with 'rolevault add "+p.Name+"' and delete the keys from both")
 		}
 	}
+	keysAt := id.file
+	if line := r.c.lineOf(id.file, sectionProfile, id.profile, keyAccessKeyID); line > 0 {
+		keysAt = fmt.Sprintf("%s line %d", id.file, line)
+	}
+	// A role profile with source_profile gets its keys from the source, as
+	// the AWS CLI, the SDKs and aws-vault (which never reads the files) all
+	// do; keys left in its own section are a leftover, not a second source.
+	if p.RoleARN != "" && p.SourceProfileName != "" && p.SourceProfileName != p.Name {
+		r.warn(fmt.Sprintf("profile %q assumes role_arn with the keys of source_profile %q; the access key in %s is ignored: delete it from the %s section of %s",
+			p.Name, p.SourceProfileName, keysAt, r.sectionHeader(id.file, p.Name), id.file))
+		return nil
+	}
 	p.FileKeys = &FileKeys{AccessKeyID: id.val, SecretAccessKey: secret.val, SessionToken: token.val}
 	p.Origins[keyAccessKeyID] = id.origin()
-	p.FileKeysAt = id.file
-	if line := r.c.lineOf(id.file, sectionProfile, id.profile, keyAccessKeyID); line > 0 {
-		p.FileKeysAt = fmt.Sprintf("%s line %d", id.file, line)
-	}
+	p.FileKeysAt = keysAt
 	if r.ov.StoredKeyBesideFile != nil && r.ov.StoredKeyBesideFile(p.Name) {
 		p.FileKeysIgnored = true
 		keys := keyAccessKeyID + " and " + keySecretAccessKey

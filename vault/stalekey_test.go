@@ -131,3 +131,37 @@ func TestProviderUsesStoredKeyOverStaleFileKey(t *testing.T) {
 		t.Errorf("session %+v (found %v), want a GetSessionToken made with the stored key %s", s, ok, w.aliceKey.AccessKeyID)
 	}
 }
+
+// TestRoleProfileIgnoresLeftoverFileKeys: a role profile (role_arn +
+// source_profile) with keys left in its credentials-file section assumes the
+// role with the source's keys, as the AWS CLI, the SDKs and aws-vault do,
+// and says once that the leftover is ignored — it is not a config error.
+func TestRoleProfileIgnoresLeftoverFileKeys(t *testing.T) {
+	cfg := "[profile login]\nregion = us-east-1\n[profile prod]\nsource_profile = login\nrole_arn = arn:aws:iam::444444444444:role/admin\n"
+	creds := "[login]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n" +
+		"[prod]\naws_access_key_id = AKIAOLDLEFTOVER00000\naws_secret_access_key = oldoldoldoldoldoldoldoldoldoldoldoldoldo\n"
+	c := loadTest(t, cfg, creds, nil)
+	p, err := c.Resolve("prod", Overrides{})
+	if err != nil {
+		t.Fatalf("a role profile with leftover keys must resolve: %v", err)
+	}
+	if p.FileKeys != nil || p.SourceProfileName != "login" {
+		t.Errorf("FileKeys %v, source %q: want the source's keys, not the leftover", p.FileKeys, p.SourceProfileName)
+	}
+	var mine []string
+	for _, w := range p.Warnings {
+		if strings.Contains(w, `profile "prod"`) {
+			mine = append(mine, w)
+		}
+	}
+	if len(mine) != 1 || !strings.Contains(mine[0], c.CredentialsPath()+" line 5") || !strings.Contains(mine[0], "is ignored") || !strings.Contains(mine[0], "[prod] section") {
+		t.Errorf("want one warning naming the ignored key's file and line, got %q", mine)
+	}
+	plan, err := NewPlan(p, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Steps[len(plan.Steps)-1].Kind != StepAssumeRole {
+		t.Errorf("last step %s, want AssumeRole", plan.Steps[len(plan.Steps)-1].Kind)
+	}
+}
