@@ -47,10 +47,10 @@ func WriteFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	tmpPath := filepath.Join(dir, tmp)
+	tmpPath, final := filepath.Join(dir, tmp), filepath.Join(dir, name)
 	f, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, perm)
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w; its previous content is unchanged", final, bareError(err))
 	}
 	_, werr := f.Write(data)
 	if werr == nil {
@@ -60,13 +60,30 @@ func WriteFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Rename(tmpPath, filepath.Join(dir, name))
+		werr = os.Rename(tmpPath, final)
 	}
 	if werr != nil {
 		_ = os.Remove(tmpPath)
-		return werr
+		return fmt.Errorf("writing %s: %w; its previous content is unchanged", final, bareError(werr))
 	}
-	return syncDir(dir)
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("%s was replaced, but syncing its directory failed (%w), so a crash now could undo that", final, err)
+	}
+	return nil
+}
+
+// bareError drops the temporary file's name from an error, which would
+// only confuse: the message names the file being replaced.
+func bareError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }
 
 // removeStaleTemps deletes temporary files in dir that a writer killed
