@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 // Nothing lost (issue 9, points 1, 2 and 5): writes that fail or are killed

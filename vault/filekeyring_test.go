@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -207,7 +206,7 @@ func TestSessionCacheUndecodableIsAMiss(t *testing.T) {
 			if runtime.GOOS == "windows" {
 				t.Skip("no FIFOs")
 			}
-			must(t, syscall.Mkfifo(path, 0o600))
+			must(t, mkfifo(path))
 		}, false},
 		{"another passphrase", func(t *testing.T, kr *FileKeyring, path string) {
 			other := &FileKeyring{Dir: kr.Dir, PasswordFunc: keyring.FixedStringPrompt("another passphrase")}
