@@ -62,6 +62,12 @@ func (w *world) storedKey(t *testing.T, profile string) (aws.Credentials, error)
 // the file keyring's directory.
 func faultRun(t *testing.T, e *Env, fault string, n int, args ...string) (r Result, injected, hitKeyring bool) {
 	t.Helper()
+	return faultRunIn(t, e, filepath.Join(e.Home, "keys"), fault, n, args...)
+}
+
+// faultRunIn is faultRun for a keyring kept in keysDir.
+func faultRunIn(t *testing.T, e *Env, keysDir, fault string, n int, args ...string) (r Result, injected, hitKeyring bool) {
+	t.Helper()
 	log := filepath.Join(t.TempDir(), "strace.log")
 	argv := append([]string{"strace", "-f", "-y", "-o", log, "-e", "trace=write",
 		"-e", "inject=write:" + fault + ":when=" + strconv.Itoa(n), binary}, args...)
@@ -70,7 +76,7 @@ func faultRun(t *testing.T, e *Env, fault string, n int, args ...string) (r Resu
 	if err != nil {
 		t.Fatalf("strace wrote no log: %v\n%s", err, r)
 	}
-	keysDir := filepath.Join(e.Home, "keys") + "/"
+	keysDir += "/"
 	pending := map[string]string{} // pid -> the first half of a write another thread's output split
 	for _, line := range strings.Split(string(b), "\n") {
 		pid, rest, _ := strings.Cut(line, " ")
@@ -180,6 +186,61 @@ func TestAddOverExistingKeyWriteFaults(t *testing.T) {
 	delete(w.E.Vars, "AWS_SECRET_ACCESS_KEY")
 	if l := w.E.Run(t, "list", "--credentials"); l.Stdout != "login\n" {
 		t.Errorf("leftover temporary files show as credentials: %q", l.Stdout)
+	}
+}
+
+// TestPassReplacesEntryByRename: `pass insert -f` has gpg rewrite an entry in
+// place. rolevault's add over an existing key must instead leave a new file
+// (renamed over the entry), and under a file-size limit, where writing the
+// new entry fails, the old entry must still decrypt to the old key.
+func TestPassReplacesEntryByRename(t *testing.T) {
+	requireTool(t, "pass", "pass")
+	requireTool(t, "gpg", "gnupg")
+	e := NewEnv(t)
+	passInit(t, e)
+	e.Set("AWS_VAULT_BACKEND", "pass", "AWS_VAULT_PASS_PREFIX", "aws-vault")
+	e.WriteConfig(t, "[profile login]\nregion = us-east-1\n")
+	add := func(id, secret string, wrap ...string) Result {
+		t.Helper()
+		e.Set("AWS_ACCESS_KEY_ID", id, "AWS_SECRET_ACCESS_KEY", secret)
+		return e.Exec(t, append(wrap, binary, "add", "login", "--env", "--no-add-config")...)
+	}
+	stored := func() string {
+		t.Helper()
+		r := e.Exec(t, "pass", "show", "aws-vault/login")
+		var item struct{ Data []byte }
+		var c aws.Credentials
+		if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &item) != nil || json.Unmarshal(item.Data, &c) != nil {
+			t.Fatalf("the entry does not decrypt to an access key: %s", r)
+		}
+		return c.AccessKeyID
+	}
+	entry := filepath.Join(e.Vars["PASSWORD_STORE_DIR"], "aws-vault", "login.gpg")
+	expect(t, add("AKIAOLDKEYOLDKEY0003", "old-secret-old-secret-old-secret-00003"), 0)
+	before, err := os.Stat(entry)
+	must(t, err)
+
+	r := add("AKIANEWKEYNEWKEY0003", "new-secret-new-secret-new-secret-00003", "sh", "-c", `ulimit -f 0; exec "$@"`, "sh")
+	if r.Code == 0 {
+		t.Errorf("add succeeded under a file-size limit of 0: %s", r)
+	}
+	if got := stored(); got != "AKIAOLDKEYOLDKEY0003" {
+		t.Errorf("after the failed add the entry holds %s, want the old key", got)
+	}
+
+	expect(t, add("AKIANEWKEYNEWKEY0004", "new-secret-new-secret-new-secret-00004"), 0)
+	after, err := os.Stat(entry)
+	must(t, err)
+	if os.SameFile(before, after) {
+		t.Error("the entry was rewritten in place, not replaced by a new file")
+	}
+	if got := stored(); got != "AKIANEWKEYNEWKEY0004" {
+		t.Errorf("the entry holds %s, want the new key", got)
+	}
+	delete(e.Vars, "AWS_ACCESS_KEY_ID")
+	delete(e.Vars, "AWS_SECRET_ACCESS_KEY")
+	if l := e.Run(t, "list", "--credentials"); l.Stdout != "login\n" {
+		t.Errorf("temporary entries show as credentials: %q", l.Stdout)
 	}
 }
 
