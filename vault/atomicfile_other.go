@@ -8,5 +8,6 @@ const (
 )
 
 // syncDir does nothing where a directory cannot be opened for syncing
-// (Windows); the rename itself still replaces the file in one step.
+// (Windows). os.Rename there replaces the target (MoveFileEx with
+// MOVEFILE_REPLACE_EXISTING); if it fails, the target is left as it was.
 func syncDir(string) error { return nil }
