@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/99designs/keyring"
-	"github.com/mtibben/percent"
 	"github.com/rolevault/rolevault/prompt"
 	"github.com/rolevault/rolevault/vault"
 )
@@ -252,10 +251,21 @@ func (g *Globals) openBackend(cfg keyring.Config, b keyring.BackendType) (keyrin
 			}
 		}
 	}
-	cfg.AllowedBackends = []keyring.BackendType{b}
-	kr, err := keyring.Open(cfg)
-	if err != nil {
-		return nil, unavailableError(b, err)
+	var kr keyring.Keyring
+	if b == keyring.FileBackend {
+		// Same files as the library's file backend, written by rename.
+		kr = &vault.FileKeyring{Dir: cfg.FileDir, PasswordFunc: cfg.FilePasswordFunc}
+	} else {
+		cfg.AllowedBackends = []keyring.BackendType{b}
+		var err error
+		if kr, err = keyring.Open(cfg); err != nil {
+			return nil, unavailableError(b, err)
+		}
+	}
+	if b == keyring.PassBackend {
+		// pass's own insert rewrites an item in place; PassKeyring renames.
+		dir, _ := passStoreInitialised(cfg)
+		kr = &vault.PassKeyring{Keyring: kr, Cmd: cfg.PassCmd, Dir: dir, Prefix: cfg.PassPrefix}
 	}
 	return &checkedKeyring{Keyring: kr, g: g, backend: b, cfg: cfg}, nil
 }
@@ -360,10 +370,8 @@ func passStoreInitialised(cfg keyring.Config) (string, error) {
 }
 
 // privateKeyDir makes the file keyring's directory exist with mode 0700, and
-// its items 0600 when the directory was not private. The library creates them
-// that way, but only for what it creates: a directory made by hand or an item
-// copied from elsewhere keeps its mode, and the library rewrites an existing
-// item without changing it.
+// its items 0600 when the directory was not private: a directory made by hand
+// or an item copied from elsewhere keeps its mode until rewritten.
 func privateKeyDir(dir string) error {
 	if dir == "" {
 		return &hintedError{msg: "no directory for the file keyring", hint: "Set --file-dir or AWS_VAULT_FILE_DIR."}
@@ -385,8 +393,8 @@ func privateKeyDir(dir string) error {
 		return nil // modes mean nothing there; the profile directory's ACL protects it
 	}
 	if fi.Mode().Perm()&0o077 == 0 {
-		// Private already. Items are made 0600 as they are written (see
-		// checkedKeyring.Set), so a run that only reads — every warm exec
+		// Private already. Items are written as new 0600 files (see
+		// vault.FileKeyring), so a run that only reads — every warm exec
 		// and export — must not pay for listing and stat-ing the directory.
 		return nil
 	}
@@ -496,19 +504,13 @@ type checkedKeyring struct {
 
 func (k *checkedKeyring) Get(key string) (keyring.Item, error) {
 	it, err := k.Keyring.Get(key)
+	if vault.IsSessionKey(key) && errors.Is(err, vault.ErrUndecodableItem) {
+		return it, err // a cache miss for the session cache, not a wrong passphrase
+	}
 	return it, k.explain(err)
 }
 
-func (k *checkedKeyring) Set(it keyring.Item) error {
-	if err := k.Keyring.Set(it); err != nil {
-		return k.explain(err)
-	}
-	if k.backend == keyring.FileBackend && runtime.GOOS != "windows" {
-		// The library keeps an existing file's mode when it rewrites it.
-		return os.Chmod(filepath.Join(k.cfg.FileDir, percent.Encode(it.Key, "/")), 0o600)
-	}
-	return nil
-}
+func (k *checkedKeyring) Set(it keyring.Item) error { return k.explain(k.Keyring.Set(it)) }
 
 func (k *checkedKeyring) Remove(key string) error { return k.explain(k.Keyring.Remove(key)) }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,12 +29,26 @@ func (c *SessionCache) debugf(format string, args ...any) {
 	}
 }
 
-// Get returns the cached session for key, or nil when there is none. A corrupt
-// item is removed and reported as a miss, so it is fetched again rather than
-// breaking every run.
+// Get returns the cached session for key, or nil when there is none. An item
+// that cannot be decoded for any reason (truncated, garbage, another tool's
+// format, encrypted with another passphrase) is a miss, so the session is
+// fetched again rather than breaking every run: it is removed, except when
+// only the passphrase does not fit — then it stays for the new session to
+// replace, so a mistyped passphrase costs no cached session. Errors reaching
+// the keyring at all (locked, no passphrase) stay errors.
 func (c *SessionCache) Get(key string) (*Session, error) {
 	item, err := c.Keyring.Get(key)
 	if errors.Is(err, keyring.ErrKeyNotFound) {
+		return nil, nil
+	}
+	var ue *UndecodableItemError
+	if errors.As(err, &ue) && ue.WrongPassphrase {
+		c.debugf("cached session %s does not decrypt with this passphrase (%v); fetching a new one to replace it", key, err)
+		return nil, nil
+	}
+	if isUndecodable(err) {
+		c.debugf("cached session %s cannot be decoded (%v); removing it and fetching a new one", key, err)
+		_ = c.Remove(key)
 		return nil, nil
 	}
 	if err != nil {
@@ -41,11 +56,24 @@ func (c *SessionCache) Get(key string) (*Session, error) {
 	}
 	var s Session
 	if err := json.Unmarshal(item.Data, &s); err != nil || s.AccessKeyID == "" || s.Expiration.IsZero() {
-		c.debugf("cached session %s is corrupt; removing it and fetching a new one", key)
+		c.debugf("cached session %s is not a rolevault session; removing it and fetching a new one", key)
 		_ = c.Remove(key)
 		return nil, nil
 	}
 	return &s, nil
+}
+
+// isUndecodable reports whether a keyring Get error means the item is there
+// but its content is not an item: the file backend says so, and the pass
+// backend's JSON decoding fails on another program's entry.
+func isUndecodable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	return errors.Is(err, ErrUndecodableItem) || errors.Is(err, errNotRegular) ||
+		errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Put stores s under key and records its expiry in the index.
@@ -98,7 +126,8 @@ func (c *SessionCache) writeIndex(key string, s *Session) {
 		return
 	}
 	b, _ := json.Marshal(indexEntry{Key: key, Expiration: s.Expiration})
-	if err := os.WriteFile(c.indexPath(key), b, 0o600); err != nil {
+	removeStaleTemps(dir, time.Now())
+	if err := WriteFileAtomic(dir, filepath.Base(c.indexPath(key)), b, 0o600); err != nil {
 		c.debugf("session index: %v", err)
 	}
 }
@@ -115,7 +144,7 @@ func (c *SessionCache) Expiry(key string) (exp time.Time, ok bool, err error) {
 	if c.IndexDir == "" {
 		return time.Time{}, false, nil
 	}
-	b, err := os.ReadFile(c.indexPath(key))
+	b, err := readRegularFile(c.indexPath(key), 4096)
 	if errors.Is(err, os.ErrNotExist) {
 		return time.Time{}, false, nil
 	}

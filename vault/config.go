@@ -292,8 +292,7 @@ var iniLoadOptions = ini.LoadOptions{
 const MaxConfigFileSize = 16 << 20
 
 var (
-	errNotRegular = errors.New("not a regular file")
-	errTooLarge   = errors.New("too large")
+	errTooLarge = errors.New("too large")
 )
 
 // readBounded reads a regular file (or the null device, which people name

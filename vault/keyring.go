@@ -77,7 +77,7 @@ func (s *KeyStore) Set(profile string, c aws.Credentials) error {
 	if profile == "" {
 		return errors.New("storing an access key: empty profile name")
 	}
-	if IsSessionKey(profile) || isForeignNonKeyItem(profile) {
+	if IsSessionKey(profile) || isForeignNonKeyItem(profile) || IsPartialWrite(profile) {
 		// Such a name would be hidden from ListProfiles and clobber a cache item.
 		return fmt.Errorf("%q cannot be a profile name: it is reserved for cached sessions", profile)
 	}
@@ -141,7 +141,7 @@ func (s *KeyStore) ListProfiles() ([]string, error) {
 	}
 	var out []string
 	for _, n := range names {
-		if n != "" && !IsSessionKey(n) && !isForeignNonKeyItem(n) {
+		if n != "" && !IsSessionKey(n) && !isForeignNonKeyItem(n) && !IsPartialWrite(n) {
 			out = append(out, n)
 		}
 	}

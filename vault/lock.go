@@ -39,7 +39,8 @@ type Locks struct {
 }
 
 // DefaultCacheDir is where rolevault keeps lock files and the non-secret
-// session index: the user's cache directory, private to the user.
+// session index: the user's cache directory, which must be private to the
+// user (see privateDir).
 func DefaultCacheDir() (string, error) {
 	if d, ok := os.LookupEnv("ROLEVAULT_CACHE_DIR"); ok && d != "" {
 		return d, nil
@@ -49,22 +50,6 @@ func DefaultCacheDir() (string, error) {
 		return "", fmt.Errorf("finding the cache directory: %w", err)
 	}
 	return filepath.Join(base, "rolevault"), nil
-}
-
-// privateDir creates dir with mode 0700, and tightens it if it already exists
-// with looser permissions, since lock holders name MFA devices.
-func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return os.Chmod(dir, 0o700)
-	}
-	return nil
 }
 
 func lockName(key string) string {
@@ -77,10 +62,16 @@ func lockName(key string) string {
 // for the message other waiters print. The returned release must be called.
 func (l *Locks) Acquire(ctx context.Context, key, doing string) (release func(), err error) {
 	if err := privateDir(l.Dir); err != nil {
+		var ce *CacheDirError
+		if errors.As(err, &ce) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("creating lock directory %s: %w", l.Dir, err)
 	}
 	base := filepath.Join(l.Dir, lockName(key))
-	fl := flock.New(base+".lock", flock.SetPermissions(0o600))
+	// O_NOFOLLOW: a symlink planted at the lock's name is an error, not a
+	// file elsewhere that rolevault would create or lock.
+	fl := flock.New(base+".lock", flock.SetPermissions(0o600), flock.SetFlag(os.O_CREATE|os.O_RDWR|oNoFollow))
 
 	ok, err := fl.TryLock()
 	if err != nil {
@@ -115,8 +106,9 @@ func (l *Locks) Acquire(ctx context.Context, key, doing string) (release func(),
 			return nil, fmt.Errorf("locking %s: %w", fl.Path(), err)
 		}
 	}
-	// Best effort: the holder file only feeds the waiters' message.
-	_ = os.WriteFile(base+".holder", []byte(fmt.Sprintf("%d\n%s\n", os.Getpid(), doing)), 0o600)
+	// Best effort: the holder file only feeds the waiters' message. Renamed
+	// into place, so it never writes through a symlink.
+	_ = WriteFileAtomic(l.Dir, filepath.Base(base)+".holder", []byte(fmt.Sprintf("%d\n%s\n", os.Getpid(), doing)), 0o600)
 	return func() {
 		_ = os.Remove(base + ".holder")
 		_ = fl.Unlock()
@@ -126,7 +118,7 @@ func (l *Locks) Acquire(ctx context.Context, key, doing string) (release func(),
 // readHolder describes the process that wrote a holder file, e.g.
 // "rolevault (pid 4242), which is asking for your MFA code for …".
 func readHolder(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := readRegularFile(path, 4096)
 	if err != nil {
 		return ""
 	}

@@ -228,10 +228,28 @@ func (p *Provider) Rotate(ctx context.Context, plan *Plan, keys KeyReadWriter, o
 	progress("Created access key %s", fresh.AccessKeyID)
 
 	if err := keys.Set(profile, fresh); err != nil {
-		ctx, cancel := cleanupContext(ctx)
-		defer cancel()
-		return res, p.undoNewKey(ctx, client, res,
-			fmt.Sprintf("could not store the new key %s in the keychain (%v)", fresh.AccessKeyID, err), err)
+		// What the keychain holds now is read back, not assumed: a store
+		// can fail after it wrote, and a backend may lose the old value.
+		switch held, rerr := keys.Get(profile); {
+		case rerr == nil && sameKey(held, fresh):
+			progress("Storing %s reported an error (%v), but the keychain holds it", fresh.AccessKeyID, err)
+		case rerr == nil && sameKey(held, old):
+			ctx, cancel := cleanupContext(ctx)
+			defer cancel()
+			return res, p.undoNewKey(ctx, client, res,
+				fmt.Sprintf("could not store the new key %s in the keychain (%v)", fresh.AccessKeyID, err), err)
+		default:
+			what := fmt.Sprintf("reading it back failed (%v)", rerr)
+			if rerr == nil {
+				what = "it now holds " + held.AccessKeyID
+			}
+			return res, &RotateError{
+				Msg: fmt.Sprintf("could not store the new key %s in the keychain (%v), and the keychain no longer holds the old key %s: %s; both keys are active in AWS, and the new key's secret is lost",
+					fresh.AccessKeyID, err, old.AccessKeyID, what),
+				HintLine: "store the old key again with 'rolevault add " + profile + "' if you have it, then delete the new one: aws iam delete-access-key --access-key-id " + fresh.AccessKeyID,
+				Err:      err,
+			}
+		}
 	}
 	res.Stored = true
 	progress("Stored %s in the keychain for profile %s", fresh.AccessKeyID, profile)
@@ -242,10 +260,24 @@ func (p *Provider) Rotate(ctx context.Context, plan *Plan, keys KeyReadWriter, o
 		// Ctrl-C too, so it must not use the cancelled context.
 		ctx, cancel := cleanupContext(ctx)
 		defer cancel()
-		if rerr := keys.Set(profile, old); rerr != nil {
+		rerr := keys.Set(profile, old)
+		if rerr == nil {
+			if held, gerr := keys.Get(profile); gerr != nil {
+				rerr = fmt.Errorf("reading it back: %w", gerr)
+			} else if !sameKey(held, old) {
+				rerr = fmt.Errorf("reading it back gave %s", held.AccessKeyID)
+			}
+		}
+		if rerr != nil {
+			holds := "the keychain holds neither key now (reading it back failed)"
+			if held, gerr := keys.Get(profile); gerr == nil && sameKey(held, fresh) {
+				holds = "the keychain holds " + fresh.AccessKeyID
+			} else if gerr == nil {
+				holds = "the keychain holds " + held.AccessKeyID
+			}
 			return res, &RotateError{
-				Msg: fmt.Sprintf("the new key %s was not accepted by AWS (%v), and putting the old key %s back in the keychain failed (%v); the keychain holds %s, and both keys are active in AWS",
-					fresh.AccessKeyID, err, old.AccessKeyID, rerr, fresh.AccessKeyID),
+				Msg: fmt.Sprintf("the new key %s was not accepted by AWS (%v), and putting the old key %s back in the keychain failed (%v); %s, and both keys are active in AWS",
+					fresh.AccessKeyID, err, old.AccessKeyID, rerr, holds),
 				HintLine: "try 'rolevault exec " + profile + " -- aws sts get-caller-identity' in a minute; if it fails, store the old key again with 'rolevault add " + profile + "'",
 				Err:      err,
 			}
@@ -267,6 +299,11 @@ func (p *Provider) Rotate(ctx context.Context, plan *Plan, keys KeyReadWriter, o
 	}
 	progress("Deleted the old access key %s", old.AccessKeyID)
 	return res, nil
+}
+
+// sameKey reports whether a and b are the same access key and secret.
+func sameKey(a, b aws.Credentials) bool {
+	return a.AccessKeyID == b.AccessKeyID && a.SecretAccessKey == b.SecretAccessKey
 }
 
 // keyGone decides whether a DeleteAccessKey that reported failure deleted

@@ -287,3 +287,59 @@ func TestIAMEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// lossySet is a keychain whose store fails after destroying the old value,
+// as an in-place rewrite on a full disk does.
+type lossySet struct{ KeyStore }
+
+func (f *lossySet) Set(p string, _ aws.Credentials) error {
+	_ = f.Keyring.Remove(p)
+	return errors.New("no space left on device")
+}
+
+// TestRotateStoreFailureIsReadBack: after a failed store rotate says what
+// the keychain holds from reading it back, never that the old key "is the
+// one in the keychain" when it is gone.
+func TestRotateStoreFailureIsReadBack(t *testing.T) {
+	w := newWorld(t)
+	_, err := w.rotate(t, w.loginProfile(false), false, &lossySet{KeyStore{Keyring: w.kr}})
+	if err == nil {
+		t.Fatal("rotate succeeded with a keychain that cannot store")
+	}
+	if strings.Contains(err.Error(), "is the one in the keychain") || strings.Contains(err.Error(), "still holds") {
+		t.Errorf("the message claims the old key is stored, but it is gone: %v", err)
+	}
+	if !strings.Contains(err.Error(), "no longer holds the old key "+w.aliceKey.AccessKeyID) {
+		t.Errorf("the message does not say the old key is gone: %v", err)
+	}
+}
+
+// storedThenFails is a keychain whose store writes the value and then
+// reports an error (a failing directory sync, a lost D-Bus reply).
+type storedThenFails struct{ KeyStore }
+
+func (f *storedThenFails) Set(p string, c aws.Credentials) error {
+	if err := f.KeyStore.Set(p, c); err != nil {
+		return err
+	}
+	return errors.New("sync failed")
+}
+
+// TestRotateStoreErrorButStored: the new key was stored despite the error,
+// so rotate must not delete it from AWS (that would leave the keychain with
+// a dead key); it finishes the rotation instead.
+func TestRotateStoreErrorButStored(t *testing.T) {
+	w := newWorld(t)
+	old := w.aliceKey.AccessKeyID
+	res, err := w.rotate(t, w.loginProfile(false), false, &storedThenFails{KeyStore{Keyring: w.kr}})
+	if err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	got := w.stored(t)
+	if got.AccessKeyID != res.NewKeyID || !w.works(got) {
+		t.Errorf("the keychain holds %s, which works: %v; want the new key %s", got.AccessKeyID, w.works(got), res.NewKeyID)
+	}
+	if ids := w.liveKeys(); len(ids) != 1 || ids[0] == old {
+		t.Errorf("keys in AWS = %v", ids)
+	}
+}
