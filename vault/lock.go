@@ -95,7 +95,10 @@ func (l *Locks) Acquire(ctx context.Context, key, doing string) (release func(),
 		ok, err = fl.TryLockContext(wctx, poll)
 		if !ok {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				if holder == "" {
+					holder = "another rolevault process"
+				}
+				return nil, interruptedWhile(ctx, "waiting for "+holder)
 			}
 			if holder = readHolder(base + ".holder"); holder == "" {
 				holder = "another rolevault process"

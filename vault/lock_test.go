@@ -90,6 +90,12 @@ func TestLockHonoursCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
+	// Ctrl-C while waiting says whom it was waiting for, not "context canceled".
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "interrupted while waiting for rolevault (pid") ||
+		!strings.Contains(err.Error(), "mfa/alice") {
+		t.Errorf("err = %q, want an InterruptedError naming the holder", err)
+	}
 }
 
 func TestLockSerialisesInProcess(t *testing.T) {
