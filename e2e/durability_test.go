@@ -69,8 +69,11 @@ func faultRun(t *testing.T, e *Env, fault string, n int, args ...string) (r Resu
 func faultRunIn(t *testing.T, e *Env, keysDir, fault string, n int, args ...string) (r Result, injected, hitKeyring bool) {
 	t.Helper()
 	log := filepath.Join(t.TempDir(), "strace.log")
+	// strace counts writes per thread, and the Go runtime moves goroutines
+	// between threads; one P keeps the order of writes close to the same
+	// from run to run, so the loop reaches the keyring's writes.
 	argv := append([]string{"strace", "-f", "-y", "-o", log, "-e", "trace=write",
-		"-e", "inject=write:" + fault + ":when=" + strconv.Itoa(n), binary}, args...)
+		"-e", "inject=write:" + fault + ":when=" + strconv.Itoa(n), "env", "GOMAXPROCS=1", binary}, args...)
 	r = e.Exec(t, argv...)
 	b, err := os.ReadFile(log)
 	if err != nil {
@@ -104,14 +107,14 @@ func faultRunIn(t *testing.T, e *Env, keysDir, fault string, n int, args ...stri
 }
 
 // faultLoop runs one pass of fault points per fault: run(n) for n = 1, 2, …
-// until a run is not reached by the fault. Passes repeat (up to five) until
+// until a run is not reached by the fault. Passes repeat (up to twelve) until
 // some run's fault hit a write into the keyring's directory, since which
 // write the nth is varies; a fault that never got there tested nothing.
 func faultLoop(t *testing.T, needKeyringHit bool, run func(fault string, n int) (injected, hitKeyring bool)) {
 	t.Helper()
 	for _, fault := range faults {
 		hits, points := 0, 0
-		for pass := 0; pass < 5 && (pass == 0 || (needKeyringHit && hits == 0)); pass++ {
+		for pass := 0; pass < 12 && (pass == 0 || (needKeyringHit && hits == 0)); pass++ {
 			for n := 1; n <= maxFaultPoints; n++ {
 				injected, hit := run(fault, n)
 				if hit {
