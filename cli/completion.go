@@ -9,8 +9,8 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/posener/complete"
+	"github.com/rolevault/rolevault/config"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 	"github.com/willabides/kongplete"
 )
 
@@ -132,7 +132,7 @@ func completeIfAsked(p *kong.Kong, s Streams) (code int, done bool) {
 // predictProfiles lists the profiles of the AWS config. It never opens the
 // keyring: a completion must not ask for a passphrase.
 func predictProfiles(complete.Args) []string {
-	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
+	cfg, err := config.Load(config.LoadOptions{LookupEnv: lookupEnv})
 	if err != nil {
 		return nil
 	}

@@ -12,8 +12,9 @@ import (
 	"sync"
 
 	"github.com/99designs/keyring"
+	"github.com/rolevault/rolevault/keychain"
+	"github.com/rolevault/rolevault/plan"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 )
 
 // backendNames are the values --backend accepts, in the order help lists them.
@@ -78,13 +79,13 @@ func (g *Globals) Keyring() (keyring.Keyring, error) {
 func (g *Globals) KeyringBackend() keyring.BackendType { return g.openedKeyring().backend }
 
 // KeyStore returns the stored long-term keys, in the keyring Keyring opens.
-func (g *Globals) KeyStore() (*vault.KeyStore, error) {
+func (g *Globals) KeyStore() (*keychain.KeyStore, error) {
 	kr, err := g.Keyring()
 	if err != nil {
 		return nil, err
 	}
-	ks := &vault.KeyStore{Keyring: kr}
-	if dir, err := vault.DefaultCacheDir(); err == nil {
+	ks := &keychain.KeyStore{Keyring: kr}
+	if dir, err := keychain.DefaultCacheDir(); err == nil {
 		ks.SessionIndexDir = dir
 	}
 	return ks, nil
@@ -141,13 +142,13 @@ func (g *Globals) keyringConfig() (keyring.Config, error) {
 		perm = keyctlPerm
 	}
 	return keyring.Config{
-		ServiceName:              vault.KeyringServiceName,
+		ServiceName:              keychain.ServiceName,
 		KeychainName:             g.Keychain,
 		KeychainTrustApplication: true,
 		LibSecretCollectionName:  g.SecretServiceCollection,
-		KWalletAppID:             vault.KeyringServiceName,
-		KWalletFolder:            vault.KeyringServiceName,
-		WinCredPrefix:            vault.KeyringServiceName,
+		KWalletAppID:             keychain.ServiceName,
+		KWalletFolder:            keychain.ServiceName,
+		WinCredPrefix:            keychain.ServiceName,
 		PassDir:                  g.PassDir,
 		PassCmd:                  g.PassCmd,
 		PassPrefix:               g.PassPrefix,
@@ -254,7 +255,7 @@ func (g *Globals) openBackend(cfg keyring.Config, b keyring.BackendType) (keyrin
 	var kr keyring.Keyring
 	if b == keyring.FileBackend {
 		// Same files as the library's file backend, written by rename.
-		kr = &vault.FileKeyring{Dir: cfg.FileDir, PasswordFunc: cfg.FilePasswordFunc}
+		kr = &keychain.FileKeyring{Dir: cfg.FileDir, PasswordFunc: cfg.FilePasswordFunc}
 	} else {
 		cfg.AllowedBackends = []keyring.BackendType{b}
 		var err error
@@ -265,7 +266,7 @@ func (g *Globals) openBackend(cfg keyring.Config, b keyring.BackendType) (keyrin
 	if b == keyring.PassBackend {
 		// pass's own insert rewrites an item in place; PassKeyring renames.
 		dir, _ := passStoreInitialised(cfg)
-		kr = &vault.PassKeyring{Keyring: kr, Cmd: cfg.PassCmd, Dir: dir, Prefix: cfg.PassPrefix}
+		kr = &keychain.PassKeyring{Keyring: kr, Cmd: cfg.PassCmd, Dir: dir, Prefix: cfg.PassPrefix}
 	}
 	return &checkedKeyring{Keyring: kr, g: g, backend: b, cfg: cfg}, nil
 }
@@ -394,7 +395,7 @@ func privateKeyDir(dir string) error {
 	}
 	if fi.Mode().Perm()&0o077 == 0 {
 		// Private already. Items are written as new 0600 files (see
-		// vault.FileKeyring), so a run that only reads — every warm exec
+		// keychain.FileKeyring), so a run that only reads — every warm exec
 		// and export — must not pay for listing and stat-ing the directory.
 		return nil
 	}
@@ -504,7 +505,7 @@ type checkedKeyring struct {
 
 func (k *checkedKeyring) Get(key string) (keyring.Item, error) {
 	it, err := k.Keyring.Get(key)
-	if vault.IsSessionKey(key) && errors.Is(err, vault.ErrUndecodableItem) {
+	if plan.IsSessionKey(key) && errors.Is(err, keychain.ErrUndecodableItem) {
 		return it, err // a cache miss for the session cache, not a wrong passphrase
 	}
 	return it, k.explain(err)

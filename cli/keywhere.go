@@ -9,7 +9,7 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/mtibben/percent"
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/keychain"
 )
 
 // backendPlace names where a backend keeps rolevault's items, for messages:
@@ -76,7 +76,7 @@ func oneLine(err error) string { return strings.Join(strings.Fields(err.Error())
 // looked and what to do: add the key, or point --backend at the backend that
 // has it (the file keyring is checked by name, which needs no passphrase).
 func (g *Globals) notStoredError(err error) error {
-	var ns *vault.KeyNotStoredError
+	var ns *keychain.KeyNotStoredError
 	if !errors.As(err, &ns) {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"sync"
 
 	"github.com/99designs/keyring"
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/keychain"
 )
 
 // rememberPassphrase makes a passphrase prompt answer once per run: the
@@ -35,7 +35,7 @@ func rememberPassphrase(ask keyring.PromptFunc) keyring.PromptFunc {
 // store) and, for the file backend, asks for the passphrase (twice for a new
 // keyring) and checks it against a stored item. A wrong or mistyped
 // passphrase then costs nothing but the passphrase.
-func unlockForWrite(ks *vault.KeyStore) error {
+func unlockForWrite(ks *keychain.KeyStore) error {
 	names, err := ks.Keyring.Keys()
 	if err != nil {
 		return err
