@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/prompt"
 )
 
@@ -141,7 +142,7 @@ func (c *AddCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := unlockForWrite(ks); err != nil {
+	if err := keychain.UnlockForWrite(ks); err != nil {
 		return err
 	}
 	if !c.Env {

@@ -127,7 +127,7 @@ func (g *Globals) newProvider(f sessionFlags) (*credentials.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	kr := &lazyKeyring{g: g}
+	kr := g.lazyKeyring()
 	return &credentials.Provider{
 		Keys:  &lazyKeyStore{g: g},
 		Cache: &keychain.SessionCache{Keyring: kr, IndexDir: cacheDir, Debugf: g.debugf},

@@ -18,7 +18,7 @@ import (
 func (g *Globals) backendPlace(b keyring.BackendType) string {
 	switch b {
 	case keyring.FileBackend:
-		dir, err := expandHome(g.FileDir)
+		dir, err := keychain.ExpandHome(g.FileDir)
 		if err != nil {
 			dir = g.FileDir
 		}
@@ -83,7 +83,7 @@ func (g *Globals) notStoredError(err error) error {
 	b := g.KeyringBackend()
 	hint := fmt.Sprintf("Store it with 'rolevault add %s'; if you stored it with another backend, choose that one with --backend (or AWS_VAULT_BACKEND).", ns.Profile)
 	if b != keyring.FileBackend {
-		if dir, derr := expandHome(g.FileDir); derr == nil {
+		if dir, derr := keychain.ExpandHome(g.FileDir); derr == nil {
 			if _, serr := os.Stat(filepath.Join(dir, percent.Encode(ns.Profile, "/"))); serr == nil {
 				hint = fmt.Sprintf("%s has a key for %q: add --backend file (or set AWS_VAULT_BACKEND=file), or store it here with 'rolevault add %s'.",
 					capitalizeFirst(g.backendPlace(keyring.FileBackend)), ns.Profile, ns.Profile)

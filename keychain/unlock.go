@@ -1,10 +1,9 @@
-package cli
+package keychain
 
 import (
 	"sync"
 
 	"github.com/99designs/keyring"
-	"github.com/rolevault/rolevault/keychain"
 )
 
 // rememberPassphrase makes a passphrase prompt answer once per run: the
@@ -30,12 +29,12 @@ func rememberPassphrase(ask keyring.PromptFunc) keyring.PromptFunc {
 	}
 }
 
-// unlockForWrite does now what storing a key would do later and may fail
+// UnlockForWrite does now what storing a key would do later and may fail
 // at: it lists the keyring (which opens, and unlocks, a collection or pass
 // store) and, for the file backend, asks for the passphrase (twice for a new
 // keyring) and checks it against a stored item. A wrong or mistyped
 // passphrase then costs nothing but the passphrase.
-func unlockForWrite(ks *keychain.KeyStore) error {
+func UnlockForWrite(ks *KeyStore) error {
 	names, err := ks.Keyring.Keys()
 	if err != nil {
 		return err
