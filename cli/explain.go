@@ -74,6 +74,9 @@ func (c *ExplainCmd) Run(g *Globals) error {
 	if len(doc.Steps) > 0 && doc.Steps[0].Kind == string(plan.StepStoredKeys) {
 		// Item names only: where the key is, or that there is none yet.
 		doc.Steps[0].Source = g.storedKeySource(doc.Steps[0].Profile)
+		if src := profileInChain(p, doc.Steps[0].Profile); src != nil && src.FileKeysIgnored {
+			doc.Steps[0].Source += fmt.Sprintf("; the plaintext copy in %s is ignored (delete it)", src.FileKeysAt)
+		}
 	}
 	if c.JSON {
 		enc := json.NewEncoder(g.streams.Out)

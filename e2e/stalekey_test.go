@@ -85,7 +85,7 @@ func TestStaleFileKeyRotate(t *testing.T) {
 func TestStaleFileKeyExplain(t *testing.T) {
 	w := staleWorld(t)
 	r := w.E.Run(t, "explain", "dev")
-	expect(t, r, 0, `stored in the keychain as "dev"`, "plaintext copy in "+w.E.Credentials+" line 2 is ignored")
+	expect(t, r, 0, "access key stored in the file keyring (", `) as "dev"; the plaintext copy in `+w.E.Credentials+" line 2 is ignored")
 	if strings.Contains(r.Stdout, "written in plain text") {
 		t.Errorf("explain says the file's key is used:\n%s", r.Stdout)
 	}
