@@ -47,7 +47,7 @@ lint: tools
 	$(STATICCHECK) ./...
 
 fuzz:
-	$(GO) test ./vault -run '^$$' -fuzz FuzzLoadConfig -fuzztime 2m
+	$(GO) test ./config -run '^$$' -fuzz FuzzLoadConfig -fuzztime 2m
 
 clean:
 	rm -rf bin

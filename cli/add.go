@@ -12,8 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 )
 
 // AddCmd stores a profile's long-term access key in the keyring.
@@ -121,7 +122,7 @@ func keyShapeNote(id, secret string) string {
 // keyring backend and its passphrase (confirmed, for a new file keyring), so
 // no mistake makes a person type the secret twice.
 func (c *AddCmd) Run(g *Globals) error {
-	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
+	cfg, err := config.Load(config.LoadOptions{LookupEnv: lookupEnv})
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (c *AddCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := unlockForWrite(ks); err != nil {
+	if err := keychain.UnlockForWrite(ks); err != nil {
 		return err
 	}
 	if !c.Env {
@@ -168,7 +169,7 @@ func (c *AddCmd) Run(g *Globals) error {
 		fmt.Fprintf(out, "Deleted %d cached session(s) made with the previous key.\n", n)
 	}
 	if !cfg.HasProfile(c.Profile) && c.AddConfig {
-		if err := vault.AddProfileToConfig(cfg.ConfigPath(), c.Profile, newSection); err != nil {
+		if err := config.AddProfileToConfig(cfg.ConfigPath(), c.Profile, newSection); err != nil {
 			return fmt.Errorf("the key is stored, but adding the profile to the config failed: %w", err)
 		}
 		fmt.Fprintf(out, "Added [%s] to %s.\n", sectionName(c.Profile), cfg.ConfigPath())
@@ -180,7 +181,7 @@ func (c *AddCmd) Run(g *Globals) error {
 // profile that takes its keys from a source_profile, or a near miss of a
 // profile in the config ("prdo" when there is "prod"), unless --new-profile
 // says the new name is meant.
-func (c *AddCmd) checkProfile(cfg *vault.Config) error {
+func (c *AddCmd) checkProfile(cfg *config.Config) error {
 	if !cfg.HasProfile(c.Profile) {
 		if c.NewProfile {
 			return nil
@@ -194,7 +195,7 @@ func (c *AddCmd) checkProfile(cfg *vault.Config) error {
 		}
 		return nil
 	}
-	p, err := cfg.Resolve(c.Profile, vault.Overrides{})
+	p, err := cfg.Resolve(c.Profile, config.Overrides{})
 	if err != nil {
 		return err
 	}
@@ -334,7 +335,7 @@ func (c *AddCmd) askKey() (id, secret string, err error) {
 // device, so the first exec already uses an MFA session; with --env (a
 // script) nothing is asked. A typo is asked again; after three, the key is
 // still stored (it was typed once already) and the section has no mfa_serial.
-func (c *AddCmd) newConfigSection(g *Globals, cfg *vault.Config) (map[string]string, error) {
+func (c *AddCmd) newConfigSection(g *Globals, cfg *config.Config) (map[string]string, error) {
 	if c.Env || !c.AddConfig || cfg.HasProfile(c.Profile) {
 		return nil, nil
 	}

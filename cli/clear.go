@@ -3,7 +3,7 @@ package cli
 import (
 	"fmt"
 
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/keychain"
 )
 
 // ClearCmd removes cached sessions.
@@ -28,7 +28,7 @@ func (c *ClearCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		cache := &vault.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
+		cache := &keychain.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
 		for _, it := range items {
 			if err := cache.Remove(it.Name); err != nil {
 				return err

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kong"
+	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 )
 
 // CLI is the whole command line: the global flags and one field per command.
@@ -153,7 +153,7 @@ func (g *Globals) report(err error) int {
 	}
 	// Ctrl-C or SIGTERM while waiting for AWS or for another process: one
 	// line naming the wait, never a bare "context canceled".
-	var we *vault.InterruptedError
+	var we *keychain.InterruptedError
 	if errors.As(err, &we) || errors.Is(err, context.Canceled) {
 		msg := "interrupted"
 		if we != nil {

@@ -9,8 +9,9 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/posener/complete"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 	"github.com/willabides/kongplete"
 )
 
@@ -108,8 +109,8 @@ func completeIfAsked(p *kong.Kong, s Streams) (code int, done bool) {
 		// Registered ahead of the flags that may name them; an unused
 		// predictor costs nothing, a missing one fails every completion.
 		kongplete.WithPredictor("backend", complete.PredictFunc(func(complete.Args) []string {
-			names := make([]string, len(backendNames))
-			for i, b := range backendNames {
+			names := make([]string, len(keychain.BackendNames))
+			for i, b := range keychain.BackendNames {
 				names[i] = string(b)
 			}
 			return names
@@ -132,7 +133,7 @@ func completeIfAsked(p *kong.Kong, s Streams) (code int, done bool) {
 // predictProfiles lists the profiles of the AWS config. It never opens the
 // keyring: a completion must not ask for a passphrase.
 func predictProfiles(complete.Args) []string {
-	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
+	cfg, err := config.Load(config.LoadOptions{LookupEnv: lookupEnv})
 	if err != nil {
 		return nil
 	}

@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/credentials"
+	"github.com/rolevault/rolevault/keychain"
+	"github.com/rolevault/rolevault/plan"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 )
 
 // sessionFlags are the flags of every command that fetches credentials, named
@@ -26,9 +29,9 @@ type sessionFlags struct {
 
 // credentialSetup is what a command needs to fetch a profile's credentials.
 type credentialSetup struct {
-	profile  *vault.Profile
-	plan     *vault.Plan
-	provider *vault.Provider
+	profile  *config.Profile
+	plan     *plan.Plan
+	provider *credentials.Provider
 }
 
 func (g *Globals) debugf(format string, args ...any) {
@@ -38,8 +41,8 @@ func (g *Globals) debugf(format string, args ...any) {
 }
 
 // loadConfig reads the AWS config files and prints their warnings.
-func (g *Globals) loadConfig() (*vault.Config, error) {
-	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
+func (g *Globals) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(config.LoadOptions{LookupEnv: lookupEnv})
 	if err != nil {
 		return nil, err
 	}
@@ -50,12 +53,12 @@ func (g *Globals) loadConfig() (*vault.Config, error) {
 }
 
 // resolveProfile loads the config and resolves name with the session flags.
-func (g *Globals) resolveProfile(name string, f sessionFlags) (*vault.Config, *vault.Profile, error) {
+func (g *Globals) resolveProfile(name string, f sessionFlags) (*config.Config, *config.Profile, error) {
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := cfg.Resolve(name, vault.Overrides{
+	p, err := cfg.Resolve(name, config.Overrides{
 		Region:              f.Region,
 		Duration:            f.Duration,
 		HasStoredKeys:       g.hasStoredKey,
@@ -92,7 +95,7 @@ func (g *Globals) hasStoredKey(profile string) bool {
 // setupCredentials resolves a profile, plans it and builds the provider that
 // will run the plan. Nothing here touches the keyring or the network: the
 // keyring is opened only when the provider first reads from it.
-func (g *Globals) setupCredentials(name string, f sessionFlags, opts vault.PlanOptions) (*credentialSetup, error) {
+func (g *Globals) setupCredentials(name string, f sessionFlags, opts plan.Options) (*credentialSetup, error) {
 	_, p, err := g.resolveProfile(name, f)
 	if err != nil {
 		return nil, err
@@ -101,7 +104,7 @@ func (g *Globals) setupCredentials(name string, f sessionFlags, opts vault.PlanO
 	if f.Duration != 0 {
 		opts.Duration = f.Duration
 	}
-	plan, err := vault.NewPlan(p, opts)
+	pl, err := plan.New(p, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -114,21 +117,21 @@ func (g *Globals) setupCredentials(name string, f sessionFlags, opts vault.PlanO
 	if err != nil {
 		return nil, err
 	}
-	return &credentialSetup{profile: p, plan: plan, provider: prov}, nil
+	return &credentialSetup{profile: p, plan: pl, provider: prov}, nil
 }
 
 // newProvider wires the vault provider to this invocation's keyring, cache
 // directory, prompts and streams.
-func (g *Globals) newProvider(f sessionFlags) (*vault.Provider, error) {
-	cacheDir, err := vault.DefaultCacheDir()
+func (g *Globals) newProvider(f sessionFlags) (*credentials.Provider, error) {
+	cacheDir, err := keychain.DefaultCacheDir()
 	if err != nil {
 		return nil, err
 	}
-	kr := &lazyKeyring{g: g}
-	return &vault.Provider{
+	kr := g.lazyKeyring()
+	return &credentials.Provider{
 		Keys:  &lazyKeyStore{g: g},
-		Cache: &vault.SessionCache{Keyring: kr, IndexDir: cacheDir, Debugf: g.debugf},
-		Locks: &vault.Locks{Dir: cacheDir, Waiting: func(holder string) {
+		Cache: &keychain.SessionCache{Keyring: kr, IndexDir: cacheDir, Debugf: g.debugf},
+		Locks: &keychain.Locks{Dir: cacheDir, Waiting: func(holder string) {
 			if holder == "" {
 				holder = "another rolevault process"
 			}
@@ -146,9 +149,9 @@ func (g *Globals) newProvider(f sessionFlags) (*vault.Provider, error) {
 // mfaPrompt adapts the prompt package to vault's MFAPrompt. The source is
 // chosen per profile (mfa_process belongs to one) and kept for the run, so an
 // interactive source's retry budget spans the whole command.
-func (g *Globals) mfaPrompt(token string) vault.MFAPrompt {
+func (g *Globals) mfaPrompt(token string) credentials.MFAPrompt {
 	sources := map[string]prompt.Source{}
-	return func(ctx context.Context, req vault.MFARequest) (string, error) {
+	return func(ctx context.Context, req credentials.MFARequest) (string, error) {
 		src, ok := sources[req.Process]
 		if !ok {
 			var err error
@@ -159,10 +162,10 @@ func (g *Globals) mfaPrompt(token string) vault.MFAPrompt {
 			sources[req.Process] = src
 		}
 		if req.Rejected != nil && !src.Rejected(req.Serial, req.Rejected) {
-			return "", vault.ErrNoRetry
+			return "", credentials.ErrNoRetry
 		}
 		if req.Lost != nil && !src.ReplyLost(req.Serial) {
-			return "", vault.ErrNoRetry
+			return "", credentials.ErrNoRetry
 		}
 		code, err := src.Func(ctx, req.Serial)
 		if errors.Is(err, prompt.ErrNoPrompt) {

@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/plan"
 	"github.com/rolevault/rolevault/server"
-	"github.com/rolevault/rolevault/vault"
 )
 
 // ExecCmd runs a command with a profile's credentials.
@@ -70,7 +71,7 @@ func (c *ExecCmd) Run(g *Globals) error {
 			return err
 		}
 	}
-	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, vault.PlanOptions{})
+	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, plan.Options{})
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func (c *ExecCmd) runWithServer(ctx context.Context, stopSignals context.CancelF
 	logf := func(format string, a ...any) { g.debugf("server: "+format, a...) }
 	minTTL := setup.plan.MinTTL
 	if minTTL == 0 {
-		minTTL = vault.DefaultMinTTL
+		minTTL = config.DefaultMinTTL
 	}
 	srvCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -220,7 +221,7 @@ func serverStartError(err error) error {
 // left: the cached one when it is still usable (after a non-lazy start, the
 // one just used), else the length of the one that will be fetched.
 func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
-	var mfaStep *vault.Step
+	var mfaStep *plan.Step
 	for i := range setup.plan.Steps {
 		if setup.plan.Steps[i].MFASerial != "" {
 			mfaStep = &setup.plan.Steps[i]
@@ -233,13 +234,13 @@ func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
 	if d == 0 {
 		d = time.Hour
 	}
-	what := fmt.Sprintf("a new %s MFA session", vault.FormatDuration(d))
+	what := fmt.Sprintf("a new %s MFA session", plan.FormatDuration(d))
 	if c := setup.provider.Cache; c != nil && mfaStep.CacheKey != "" {
 		// The non-secret index: no keyring read for a message.
 		if exp, ok, _ := c.Expiry(mfaStep.CacheKey); ok {
 			minTTL := setup.plan.MinTTL
 			if minTTL == 0 {
-				minTTL = vault.DefaultMinTTL
+				minTTL = config.DefaultMinTTL
 			}
 			if left := time.Until(exp); left > minTTL {
 				d = left.Truncate(time.Minute)
@@ -248,16 +249,16 @@ func (g *Globals) warnIfRefreshNeedsTerminal(setup *credentialSetup) {
 		}
 	}
 	fmt.Fprintf(g.streams.Err, "rolevault: the server can refresh credentials for about %s without a new MFA code (%s); for longer jobs set mfa_process in the profile or --prompt=zenity|kdialog|osascript|ykman, or ask for a longer MFA session with %s\n",
-		vault.FormatDuration(d), what, sessionLengthVar(setup.plan, mfaStep))
+		plan.FormatDuration(d), what, sessionLengthVar(setup.plan, mfaStep))
 }
 
 // sessionLengthVar names what sets the length of the MFA step s of plan, and
 // the most AWS grants.
-func sessionLengthVar(plan *vault.Plan, s *vault.Step) string {
+func sessionLengthVar(pl *plan.Plan, s *plan.Step) string {
 	switch {
-	case s.Kind != vault.StepGetSessionToken:
+	case s.Kind != plan.StepGetSessionToken:
 		return "--duration or AWS_ASSUME_ROLE_TTL (up to 12h, if the role allows it)"
-	case plan.Steps[len(plan.Steps)-1].Kind != vault.StepGetSessionToken:
+	case pl.Steps[len(pl.Steps)-1].Kind != plan.StepGetSessionToken:
 		return "AWS_CHAINED_SESSION_TOKEN_TTL (up to 36h)"
 	default:
 		return "--duration or AWS_SESSION_TOKEN_TTL (up to 36h)"

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/keychain"
+	"github.com/rolevault/rolevault/plan"
 	"golang.org/x/term"
 )
 
@@ -25,7 +27,7 @@ type ExplainCmd struct {
 
 	// inspector and now are for tests; nil means the session cache's index
 	// and the real clock.
-	inspector vault.CacheInspector
+	inspector plan.CacheInspector
 	now       func() time.Time
 }
 
@@ -49,27 +51,27 @@ func (c *ExplainCmd) Run(g *Globals) error {
 	// that has no keys in a file. One that has asks it by item name only
 	// (no secret, no file passphrase), because a key stored under the same
 	// name wins over the file's and explain must say which one is used.
-	p, err := cfg.Resolve(c.Profile, vault.Overrides{Region: c.Region, Duration: c.Duration, StoredKeyBesideFile: g.hasStoredKey})
+	p, err := cfg.Resolve(c.Profile, config.Overrides{Region: c.Region, Duration: c.Duration, StoredKeyBesideFile: g.hasStoredKey})
 	if err != nil {
 		return err
 	}
-	plan, err := vault.NewPlan(p, vault.PlanOptions{NoSession: c.NoSession, Duration: c.Duration})
+	pl, err := plan.New(p, plan.Options{NoSession: c.NoSession, Duration: c.Duration})
 	if err != nil {
 		return err
 	}
 	insp := c.inspector
 	if insp == nil {
-		if dir, err := vault.DefaultCacheDir(); err == nil {
+		if dir, err := keychain.DefaultCacheDir(); err == nil {
 			// Expiry reads the index only; the keyring is never opened.
-			insp = &vault.SessionCache{IndexDir: dir}
+			insp = &keychain.SessionCache{IndexDir: dir}
 		}
 	}
 	now := time.Now
 	if c.now != nil {
 		now = c.now
 	}
-	doc := explainPlan(plan, insp, now(), mfaOrigin{driver: g.Prompt})
-	if len(doc.Steps) > 0 && doc.Steps[0].Kind == string(vault.StepStoredKeys) {
+	doc := explainPlan(pl, insp, now(), mfaOrigin{driver: g.Prompt})
+	if len(doc.Steps) > 0 && doc.Steps[0].Kind == string(plan.StepStoredKeys) {
 		// Item names only: where the key is, or that there is none yet.
 		doc.Steps[0].Source = g.storedKeySource(doc.Steps[0].Profile)
 		if src := profileInChain(p, doc.Steps[0].Profile); src != nil && src.FileKeysIgnored {
@@ -158,15 +160,15 @@ func (o mfaOrigin) source(process string) string {
 }
 
 // explainPlan turns a plan into the document both outputs are drawn from.
-func explainPlan(plan *vault.Plan, insp vault.CacheInspector, now time.Time, mfa mfaOrigin) explainDoc {
-	p := plan.Profile
+func explainPlan(pl *plan.Plan, insp plan.CacheInspector, now time.Time, mfa mfaOrigin) explainDoc {
+	p := pl.Profile
 	doc := explainDoc{
-		Profile: p.Name, File: p.File, Region: plan.Region, EndpointURL: plan.EndpointURL,
-		STSRegionalEndpoints: plan.STSRegionalEndpoints, MinTTLSeconds: int64(plan.MinTTL / time.Second),
-		Notes: plan.Notes, Warnings: p.Warnings,
+		Profile: p.Name, File: p.File, Region: pl.Region, EndpointURL: pl.EndpointURL,
+		STSRegionalEndpoints: pl.STSRegionalEndpoints, MinTTLSeconds: int64(pl.MinTTL / time.Second),
+		Notes: pl.Notes, Warnings: p.Warnings,
 	}
 	reusedAt := -1
-	for i, s := range plan.Steps {
+	for i, s := range pl.Steps {
 		st := explainStep{
 			Index: i + 1, Kind: string(s.Kind), Profile: s.Profile,
 			RoleARN: s.RoleARN, RoleSessionName: s.RoleSessionName, ExternalID: s.ExternalID,
@@ -175,14 +177,14 @@ func explainPlan(plan *vault.Plan, insp vault.CacheInspector, now time.Time, mfa
 			CacheKey: s.CacheKey,
 		}
 		if i == 0 {
-			st.Source = describeSource(s, plan.Profile)
+			st.Source = describeSource(s, pl.Profile)
 		}
 		if s.MFASerial != "" {
 			st.MFACode = mfa.source(s.MFAProcess)
 			st.MFAProcess = s.MFAProcess
 		}
 		if s.CacheKey != "" {
-			st.Cache = inspectCache(insp, s.CacheKey, now, plan.MinTTL)
+			st.Cache = inspectCache(insp, s.CacheKey, now, pl.MinTTL)
 			if st.Cache.State == "valid" {
 				reusedAt = i
 			}
@@ -202,7 +204,7 @@ func explainPlan(plan *vault.Plan, insp vault.CacheInspector, now time.Time, mfa
 	return doc
 }
 
-func inspectCache(insp vault.CacheInspector, key string, now time.Time, minTTL time.Duration) *explainCache {
+func inspectCache(insp plan.CacheInspector, key string, now time.Time, minTTL time.Duration) *explainCache {
 	if insp == nil {
 		return &explainCache{State: "not-checked"}
 	}
@@ -227,14 +229,14 @@ func inspectCache(insp vault.CacheInspector, key string, now time.Time, minTTL t
 }
 
 // describeSource says where a plan's keys come from, in words.
-func describeSource(s vault.Step, target *vault.Profile) string {
+func describeSource(s plan.Step, target *config.Profile) string {
 	switch s.Kind {
-	case vault.StepStoredKeys:
+	case plan.StepStoredKeys:
 		if src := profileInChain(target, s.Profile); src != nil && src.FileKeysIgnored {
 			return fmt.Sprintf("access key stored in the keychain as %q; the plaintext copy in %s is ignored (delete it)", s.Profile, src.FileKeysAt)
 		}
 		return fmt.Sprintf("access key stored in the keychain as %q (store it with 'rolevault add %s')", s.Profile, s.Profile)
-	case vault.StepCredentialsFile:
+	case plan.StepCredentialsFile:
 		src := profileInChain(target, s.Profile)
 		what := "long-term access key"
 		if src != nil && src.FileKeys != nil && src.FileKeys.SessionToken != "" {
@@ -245,16 +247,16 @@ func describeSource(s vault.Step, target *vault.Profile) string {
 			file = " in " + src.Origins["aws_access_key_id"]
 		}
 		return what + " written in plain text" + file
-	case vault.StepEnvironment:
+	case plan.StepEnvironment:
 		return "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment (credential_source = Environment)"
-	case vault.StepCredentialProcess:
+	case plan.StepCredentialProcess:
 		return "output of credential_process: " + s.CredentialProcess
-	case vault.StepWebIdentity:
+	case plan.StepWebIdentity:
 		if s.WebIdentityTokenFile != "" {
 			return "web identity token from the file " + s.WebIdentityTokenFile
 		}
 		return "web identity token from the command " + s.WebIdentityTokenProcess
-	case vault.StepSSO:
+	case plan.StepSSO:
 		if s.SSO == nil {
 			return "IAM Identity Center"
 		}
@@ -267,7 +269,7 @@ func describeSource(s vault.Step, target *vault.Profile) string {
 	return string(s.Kind)
 }
 
-func profileInChain(p *vault.Profile, name string) *vault.Profile {
+func profileInChain(p *config.Profile, name string) *config.Profile {
 	for q, n := p, 0; q != nil && n < 1000; q, n = q.Source, n+1 {
 		if q.Name == name {
 			return q
@@ -320,7 +322,7 @@ func renderExplain(w io.Writer, doc explainDoc, c palette) {
 	} else if doc.STSRegionalEndpoints != "" {
 		settings = append(settings, "STS endpoints "+doc.STSRegionalEndpoints)
 	}
-	settings = append(settings, "sessions reused while more than "+vault.FormatDuration(time.Duration(doc.MinTTLSeconds)*time.Second)+" remain")
+	settings = append(settings, "sessions reused while more than "+plan.FormatDuration(time.Duration(doc.MinTTLSeconds)*time.Second)+" remain")
 	fmt.Fprintln(w, c.d(strings.Join(settings, " · ")))
 
 	for i, s := range doc.Steps {
@@ -351,11 +353,11 @@ func renderExplain(w io.Writer, doc explainDoc, c palette) {
 		if s.MFASerial != "" {
 			line("MFA", s.MFASerial)
 			line("code", mfaLong(s))
-		} else if s.Kind == string(vault.StepGetSessionToken) {
+		} else if s.Kind == string(plan.StepGetSessionToken) {
 			line("MFA", "none (no mfa_serial)")
 		}
 		if s.DurationSeconds > 0 {
-			line("duration", vault.FormatDuration(time.Duration(s.DurationSeconds)*time.Second)+" — "+s.DurationReason)
+			line("duration", plan.FormatDuration(time.Duration(s.DurationSeconds)*time.Second)+" — "+s.DurationReason)
 		}
 		if s.Cache != nil {
 			line("cache", describeCache(s.Cache, c))
@@ -372,14 +374,14 @@ func renderExplain(w io.Writer, doc explainDoc, c palette) {
 
 func stepTitle(s explainStep, c palette) string {
 	as := " as " + c.b(s.Profile)
-	switch vault.StepKind(s.Kind) {
-	case vault.StepStoredKeys, vault.StepCredentialsFile, vault.StepEnvironment, vault.StepCredentialProcess:
+	switch plan.StepKind(s.Kind) {
+	case plan.StepStoredKeys, plan.StepCredentialsFile, plan.StepEnvironment, plan.StepCredentialProcess:
 		return "keys of " + c.b(s.Profile)
-	case vault.StepSSO:
+	case plan.StepSSO:
 		return "IAM Identity Center (SSO)" + as
-	case vault.StepWebIdentity:
+	case plan.StepWebIdentity:
 		return "AssumeRoleWithWebIdentity " + s.RoleARN + as
-	case vault.StepAssumeRole:
+	case plan.StepAssumeRole:
 		return "AssumeRole " + s.RoleARN + as
 	}
 	return s.Kind + as
@@ -409,7 +411,7 @@ func describeCache(ch *explainCache, c palette) string {
 		}
 		return "not cached: this call will be made"
 	case "valid":
-		left := vault.FormatDuration(time.Duration(ch.SecondsLeft) * time.Second / time.Minute * time.Minute)
+		left := plan.FormatDuration(time.Duration(ch.SecondsLeft) * time.Second / time.Minute * time.Minute)
 		if ch.Reused {
 			return c.wrap(c.good, "valid for "+left+" more: would be reused, no STS call")
 		}
@@ -419,7 +421,7 @@ func describeCache(ch *explainCache, c palette) string {
 		return "valid for " + left + " more"
 	case "expiring":
 		return c.wrap(c.warn, fmt.Sprintf("expires in %s, inside the refresh window: would be renewed",
-			vault.FormatDuration(time.Duration(ch.SecondsLeft)*time.Second)))
+			plan.FormatDuration(time.Duration(ch.SecondsLeft)*time.Second)))
 	case "expired":
 		return c.wrap(c.warn, "expired: would be renewed")
 	}

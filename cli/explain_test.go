@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/plan"
 )
 
 // explainConfig is the seed layout: IAM users in the login (security)
@@ -124,22 +125,22 @@ func runExplain(t *testing.T, cmd *ExplainCmd, prompt string) string {
 
 // planKeys returns the cache keys of a profile's plan, so tests can mark
 // them cached without hard-coding digests.
-func planKeys(t *testing.T, profile string, opts vault.PlanOptions) []string {
+func planKeys(t *testing.T, profile string, opts plan.Options) []string {
 	t.Helper()
-	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
+	cfg, err := config.Load(config.LoadOptions{LookupEnv: lookupEnv})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := cfg.Resolve(profile, vault.Overrides{})
+	p, err := cfg.Resolve(profile, config.Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := vault.NewPlan(p, opts)
+	pl, err := plan.New(p, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := make([]string, len(plan.Steps))
-	for i, s := range plan.Steps {
+	keys := make([]string, len(pl.Steps))
+	for i, s := range pl.Steps {
 		keys[i] = s.CacheKey
 	}
 	return keys
@@ -147,7 +148,7 @@ func planKeys(t *testing.T, profile string, opts vault.PlanOptions) []string {
 
 func TestExplainRender(t *testing.T) {
 	cfgPath := explainEnv(t)
-	devKeys := planKeys(t, "dev", vault.PlanOptions{})
+	devKeys := planKeys(t, "dev", plan.Options{})
 	tests := []struct {
 		name   string
 		cmd    ExplainCmd
@@ -306,7 +307,7 @@ region us-east-2 · sessions reused while more than 15m remain
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := vault.PlanOptions{NoSession: tt.cmd.NoSession, Duration: tt.cmd.Duration}
+			opts := plan.Options{NoSession: tt.cmd.NoSession, Duration: tt.cmd.Duration}
 			keys := planKeys(t, tt.cmd.Profile, opts)
 			insp := fakeInspector{}
 			for i, left := range tt.cached {
@@ -330,7 +331,7 @@ region us-east-2 · sessions reused while more than 15m remain
 		})
 	}
 	// The session dev would reuse is login's, not dev's own.
-	if keys := planKeys(t, "stage", vault.PlanOptions{}); keys[1] != devKeys[1] {
+	if keys := planKeys(t, "stage", plan.Options{}); keys[1] != devKeys[1] {
 		t.Errorf("stage and dev do not share login's session: %s vs %s", keys[1], devKeys[1])
 	}
 }
@@ -338,20 +339,20 @@ region us-east-2 · sessions reused while more than 15m remain
 // With no inspector the cache state is "not checked", never a guess.
 func TestExplainNilInspector(t *testing.T) {
 	explainEnv(t)
-	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
+	cfg, err := config.Load(config.LoadOptions{LookupEnv: lookupEnv})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := cfg.Resolve("dev", vault.Overrides{})
+	p, err := cfg.Resolve("dev", config.Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := vault.NewPlan(p, vault.PlanOptions{})
+	pl, err := plan.New(p, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	renderExplain(&out, explainPlan(plan, nil, explainNow, mfaOrigin{}), palette{})
+	renderExplain(&out, explainPlan(pl, nil, explainNow, mfaOrigin{}), palette{})
 	if strings.Count(out.String(), "cache     not checked") != 2 {
 		t.Errorf("want two 'not checked' cache lines:\n%s", out.String())
 	}
@@ -359,7 +360,7 @@ func TestExplainNilInspector(t *testing.T) {
 
 func TestExplainJSON(t *testing.T) {
 	explainEnv(t)
-	keys := planKeys(t, "prod", vault.PlanOptions{})
+	keys := planKeys(t, "prod", plan.Options{})
 	cmd := &ExplainCmd{Profile: "prod", JSON: true, inspector: fakeInspector{keys[1]: explainNow.Add(2 * time.Hour)}}
 	out := runExplain(t, cmd, "")
 	var doc struct {

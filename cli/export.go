@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/plan"
 )
 
 // ExportCmd prints a profile's credentials.
@@ -30,7 +30,7 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if err := refuseNesting(); err != nil {
 		return err
 	}
-	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, vault.PlanOptions{})
+	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, plan.Options{})
 	if err != nil {
 		return err
 	}

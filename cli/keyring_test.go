@@ -13,7 +13,8 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/keychain"
+	"github.com/rolevault/rolevault/plan"
 )
 
 // keysEnv isolates a test from the real home, config and keyrings: a file
@@ -50,7 +51,7 @@ func writeConfig(t *testing.T, home, text string) {
 	}
 }
 
-func fileStore(t *testing.T, home, pass string) *vault.KeyStore {
+func fileStore(t *testing.T, home, pass string) *keychain.KeyStore {
 	t.Helper()
 	kr, err := keyring.Open(keyring.Config{
 		AllowedBackends: []keyring.BackendType{keyring.FileBackend}, FileDir: filepath.Join(home, "keys"),
@@ -59,7 +60,7 @@ func fileStore(t *testing.T, home, pass string) *vault.KeyStore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &vault.KeyStore{Keyring: kr, SessionIndexDir: filepath.Join(home, "cache")}
+	return &keychain.KeyStore{Keyring: kr, SessionIndexDir: filepath.Join(home, "cache")}
 }
 
 const (
@@ -197,46 +198,6 @@ func TestFileKeyringModes(t *testing.T) {
 	}
 }
 
-// failingKeyring fails every Get with err, the way a backend does.
-type failingKeyring struct {
-	keyring.Keyring
-	err error
-}
-
-func (k failingKeyring) Get(string) (keyring.Item, error) { return keyring.Item{}, k.err }
-
-func TestLockedKeyringMessage(t *testing.T) {
-	tests := []struct {
-		backend keyring.BackendType
-		raw     string // what the library returns
-		want    string
-	}{
-		// go-libsecret, when gnome-keyring could not show its unlock prompt.
-		{keyring.SecretServiceBackend, "Cannot get secret of a locked object", `secret-service collection "awsvault" is locked: unlock it`},
-		// gnome-keyring after a dismissed create/unlock prompt (curly quotes in its locale).
-		{keyring.SecretServiceBackend, "Object does not exist at path “/”", `collection "awsvault" could not be created or unlocked`},
-		{keyring.KeychainBackend, "User interaction is not allowed.", `macOS keychain "aws-vault" is locked: unlock it`},
-	}
-	for _, tt := range tests {
-		k := &checkedKeyring{Keyring: failingKeyring{keyring.NewArrayKeyring(nil), errors.New(tt.raw)}, backend: tt.backend,
-			cfg: keyring.Config{LibSecretCollectionName: "awsvault", KeychainName: "aws-vault"}}
-		_, err := (&vault.KeyStore{Keyring: k}).Get("dev")
-		var h interface{ Hint() string }
-		if !errors.Is(err, ErrKeyringLocked) || !errors.As(err, &h) || h.Hint() == "" {
-			t.Errorf("%s: err = %v, want ErrKeyringLocked with a hint", tt.raw, err)
-			continue
-		}
-		if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%s: message %q is not one line saying %q", tt.raw, err.Error(), tt.want)
-		}
-	}
-	// Other errors pass through unchanged.
-	k := &checkedKeyring{Keyring: failingKeyring{keyring.NewArrayKeyring(nil), errors.New("boom")}, backend: keyring.SecretServiceBackend}
-	if _, err := k.Get("x"); err == nil || err.Error() != "boom" {
-		t.Errorf("unrelated error became %v", err)
-	}
-}
-
 func TestAddRefusesSourceProfile(t *testing.T) {
 	home := keysEnv(t)
 	writeConfig(t, home, "[profile login]\n[profile dev]\nsource_profile = login\nrole_arn = arn:aws:iam::111111111111:role/dev\n"+
@@ -283,9 +244,9 @@ func TestAddStoresAndAddsConfig(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", testKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", testSecret)
 	ks := fileStore(t, home, "test-passphrase")
-	old := vault.SessionKey(vault.StepGetSessionToken, "dev", "x")
-	cache := &vault.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
-	if err := cache.Put(old, &vault.Session{AccessKeyID: "ASIA", Expiration: time.Now().Add(time.Hour)}); err != nil {
+	old := plan.SessionKey(plan.StepGetSessionToken, "dev", "x")
+	cache := &keychain.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
+	if err := cache.Put(old, &keychain.Session{AccessKeyID: "ASIA", Expiration: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, stderr := krRun(t, "--backend", "file", "add", "dev", "--env")
@@ -324,9 +285,9 @@ func TestRemove(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cache := &vault.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
-	sess := vault.SessionKey(vault.StepGetSessionToken, "dev", "x")
-	if err := cache.Put(sess, &vault.Session{AccessKeyID: "ASIA", Expiration: time.Now().Add(time.Hour)}); err != nil {
+	cache := &keychain.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
+	sess := plan.SessionKey(plan.StepGetSessionToken, "dev", "x")
+	if err := cache.Put(sess, &keychain.Session{AccessKeyID: "ASIA", Expiration: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -358,13 +319,13 @@ func TestList(t *testing.T) {
 	}
 	// One session in the index, one only in the keyring: list must read that
 	// one's expiry from the keyring item.
-	cache := &vault.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
+	cache := &keychain.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
 	exp := time.Now().Add(30 * time.Minute)
-	if err := cache.Put(vault.SessionKey(vault.StepAssumeRole, "dev", "a"), &vault.Session{AccessKeyID: "ASIA", Expiration: exp}); err != nil {
+	if err := cache.Put(plan.SessionKey(plan.StepAssumeRole, "dev", "a"), &keychain.Session{AccessKeyID: "ASIA", Expiration: exp}); err != nil {
 		t.Fatal(err)
 	}
-	noIndex := &vault.SessionCache{Keyring: ks.Keyring}
-	if err := noIndex.Put(vault.SessionKey(vault.StepGetSessionToken, "login", "b"), &vault.Session{AccessKeyID: "ASIA", Expiration: time.Now().Add(-time.Minute)}); err != nil {
+	noIndex := &keychain.SessionCache{Keyring: ks.Keyring}
+	if err := noIndex.Put(plan.SessionKey(plan.StepGetSessionToken, "login", "b"), &keychain.Session{AccessKeyID: "ASIA", Expiration: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/mtibben/percent"
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/keychain"
 )
 
 // backendPlace names where a backend keeps rolevault's items, for messages:
@@ -18,7 +18,7 @@ import (
 func (g *Globals) backendPlace(b keyring.BackendType) string {
 	switch b {
 	case keyring.FileBackend:
-		dir, err := expandHome(g.FileDir)
+		dir, err := keychain.ExpandHome(g.FileDir)
 		if err != nil {
 			dir = g.FileDir
 		}
@@ -76,14 +76,14 @@ func oneLine(err error) string { return strings.Join(strings.Fields(err.Error())
 // looked and what to do: add the key, or point --backend at the backend that
 // has it (the file keyring is checked by name, which needs no passphrase).
 func (g *Globals) notStoredError(err error) error {
-	var ns *vault.KeyNotStoredError
+	var ns *keychain.KeyNotStoredError
 	if !errors.As(err, &ns) {
 		return err
 	}
 	b := g.KeyringBackend()
 	hint := fmt.Sprintf("Store it with 'rolevault add %s'; if you stored it with another backend, choose that one with --backend (or AWS_VAULT_BACKEND).", ns.Profile)
 	if b != keyring.FileBackend {
-		if dir, derr := expandHome(g.FileDir); derr == nil {
+		if dir, derr := keychain.ExpandHome(g.FileDir); derr == nil {
 			if _, serr := os.Stat(filepath.Join(dir, percent.Encode(ns.Profile, "/"))); serr == nil {
 				hint = fmt.Sprintf("%s has a key for %q: add --backend file (or set AWS_VAULT_BACKEND=file), or store it here with 'rolevault add %s'.",
 					capitalizeFirst(g.backendPlace(keyring.FileBackend)), ns.Profile, ns.Profile)

@@ -9,7 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/keychain"
 )
 
 // ListCmd shows profiles, stored keys and cached sessions.
@@ -51,7 +52,7 @@ func (c *ListCmd) Run(g *Globals) error {
 	buf := bufio.NewWriter(g.streams.Out)
 	defer buf.Flush()
 	out := io.Writer(buf)
-	cfg, err := vault.LoadConfig(vault.LoadOptions{LookupEnv: lookupEnv})
+	cfg, err := config.Load(config.LoadOptions{LookupEnv: lookupEnv})
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func (c *ListCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	cache := &vault.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
+	cache := &keychain.SessionCache{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
 	for _, s := range sessions {
 		exp, ok, _ := cache.Expiry(s.Name)
 		if !ok {

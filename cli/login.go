@@ -13,8 +13,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/pkg/browser"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/console"
+	"github.com/rolevault/rolevault/credentials"
+	"github.com/rolevault/rolevault/plan"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 )
 
 // LoginCmd opens the AWS console signed in with a profile's credentials, or
@@ -32,7 +35,7 @@ type LoginCmd struct {
 
 	Profile string `arg:"" optional:"" help:"Name of the profile (from ~/.aws/config). If none given, the credentials in the environment are used (e.g. inside 'rolevault exec')." predictor:"profile"`
 
-	resolved *vault.Profile // the profile signed in with, for its ca_bundle
+	resolved *config.Profile // the profile signed in with, for its ca_bundle
 }
 
 // credentialFlags are login's flags in the form the credential setup takes.
@@ -70,7 +73,7 @@ func (c *LoginCmd) Run(g *Globals) error {
 		creds    aws.Credentials
 		region   string
 		duration time.Duration // SessionDuration for getSigninToken; 0 sends none
-		kind     vault.StepKind
+		kind     plan.StepKind
 		err      error
 	)
 	if c.Profile == "" {
@@ -78,7 +81,7 @@ func (c *LoginCmd) Run(g *Globals) error {
 	}
 	if c.Profile == "" {
 		creds, region, err = c.environmentCredentials(ctx, g)
-		kind = vault.StepEnvironment
+		kind = plan.StepEnvironment
 	} else {
 		creds, region, duration, kind, err = c.profileCredentials(ctx, g)
 	}
@@ -86,36 +89,36 @@ func (c *LoginCmd) Run(g *Globals) error {
 		return err
 	}
 
-	endpoint, err := vault.FederationEndpoint(region, lookupEnv)
+	endpoint, err := console.FederationEndpoint(region, lookupEnv)
 	if err != nil {
 		return &hintedError{msg: err.Error(), hint: "Set the profile's region to a region of the aws, aws-cn or aws-us-gov partition.", err: err}
 	}
-	dest, err := vault.ConsoleDestination(region, c.Path)
+	dest, err := console.ConsoleDestination(region, c.Path)
 	if err != nil {
 		return &hintedError{msg: err.Error(), hint: "Pass a console path such as ec2/home, or a full https:// console URL.", err: err}
 	}
 	// The sign-in request trusts the CAs the STS calls trusted: AWS_CA_BUNDLE,
 	// else the profile's ca_bundle.
-	hc, err := vault.NewProfileHTTPClient(lookupEnv, c.resolved)
+	hc, err := credentials.NewProfileHTTPClient(lookupEnv, c.resolved)
 	if err != nil {
 		return err
 	}
 	if creds.CanExpire {
 		g.debugf("credentials for the console expire at %s", creds.Expires.Format(time.RFC3339))
 	}
-	token, err := vault.GetSigninToken(ctx, hc, endpoint, creds, duration)
+	token, err := console.GetSigninToken(ctx, hc, endpoint, creds, duration)
 	if err != nil {
 		return signinError(err, kind, duration)
 	}
-	return c.deliverSignin(ctx, g, vault.LoginURL(endpoint, dest, token))
+	return c.deliverSignin(ctx, g, console.LoginURL(endpoint, dest, token))
 }
 
 // profileCredentials fetches the credentials of c.Profile in a form the
 // console accepts: a role session as it is, an IAM user's keys turned into a
 // federation token. A GetSessionToken session is never handed over: the
 // federation endpoint refuses it (aws-vault #1191).
-func (c *LoginCmd) profileCredentials(ctx context.Context, g *Globals) (creds aws.Credentials, region string, duration time.Duration, kind vault.StepKind, err error) {
-	setup, err := g.setupCredentials(c.Profile, c.credentialFlags(), vault.PlanOptions{Federation: true})
+func (c *LoginCmd) profileCredentials(ctx context.Context, g *Globals) (creds aws.Credentials, region string, duration time.Duration, kind plan.StepKind, err error) {
+	setup, err := g.setupCredentials(c.Profile, c.credentialFlags(), plan.Options{Federation: true})
 	if err != nil {
 		return creds, "", 0, "", err
 	}
@@ -123,7 +126,7 @@ func (c *LoginCmd) profileCredentials(ctx context.Context, g *Globals) (creds aw
 	last := setup.plan.Steps[len(setup.plan.Steps)-1]
 	kind = last.Kind
 	switch kind {
-	case vault.StepAssumeRole, vault.StepWebIdentity:
+	case plan.StepAssumeRole, plan.StepWebIdentity:
 		// AWS takes SessionDuration only for role sessions. It is sent only
 		// when asked for, and as the role session's own duration: that is
 		// already capped at 1h where the plan chains roles, which is the
@@ -131,22 +134,22 @@ func (c *LoginCmd) profileCredentials(ctx context.Context, g *Globals) (creds aw
 		if c.Duration != 0 {
 			duration = last.Duration
 			if duration < c.Duration {
-				fmt.Fprintf(g.streams.Err, "rolevault: the console session is limited to %s (%s)\n", vault.FormatDuration(duration), last.DurationReason)
+				fmt.Fprintf(g.streams.Err, "rolevault: the console session is limited to %s (%s)\n", plan.FormatDuration(duration), last.DurationReason)
 			}
 		}
-	case vault.StepSSO:
+	case plan.StepSSO:
 		if c.Duration != 0 {
 			if c.Duration < 15*time.Minute || c.Duration > 12*time.Hour {
-				return creds, "", 0, "", &hintedError{msg: fmt.Sprintf("--duration %s is outside the 15m..12h a console session can last", vault.FormatDuration(c.Duration)), hint: "Pick a duration between 15m and 12h."}
+				return creds, "", 0, "", &hintedError{msg: fmt.Sprintf("--duration %s is outside the 15m..12h a console session can last", plan.FormatDuration(c.Duration)), hint: "Pick a duration between 15m and 12h."}
 			}
 			duration = c.Duration
 		}
-	case vault.StepGetFederationToken:
+	case plan.StepGetFederationToken:
 		if serial := chainMFASerial(setup.profile); serial != "" {
 			fmt.Fprintf(g.streams.Err, "rolevault: note: profile %s names MFA device %s, but a console session from GetFederationToken cannot carry MFA, so pages that require MFA will deny you; for MFA in the console, sign in through a role whose trust policy requires MFA (a profile with role_arn and source_profile = %s)\n",
 				setup.profile.Name, serial, last.Profile)
 		}
-	case vault.StepGetSessionToken:
+	case plan.StepGetSessionToken:
 		// NewPlan with Federation never ends here; refuse rather than send
 		// the endpoint credentials it is known to reject.
 		return creds, "", 0, "", &hintedError{
@@ -198,7 +201,7 @@ func (c *LoginCmd) environmentCredentials(ctx context.Context, g *Globals) (aws.
 	if v, ok := lookupEnv("AWS_VAULT"); ok && v != "" {
 		g.debugf("signing in with the credentials of profile %s from the environment", v)
 	}
-	plan, err := vault.EnvironmentLoginPlan(region, firstEnvValue("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"), token == "", c.Duration)
+	pl, err := plan.ForEnvironmentLogin(region, firstEnvValue("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"), token == "", c.Duration)
 	if err != nil {
 		return aws.Credentials{}, "", err
 	}
@@ -206,7 +209,7 @@ func (c *LoginCmd) environmentCredentials(ctx context.Context, g *Globals) (aws.
 	if err != nil {
 		return aws.Credentials{}, "", err
 	}
-	creds, err := prov.Retrieve(ctx, plan)
+	creds, err := prov.Retrieve(ctx, pl)
 	return creds, region, err
 }
 
@@ -223,7 +226,7 @@ func (c *LoginCmd) switchRole(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	p, err := cfg.Resolve(c.Profile, vault.Overrides{Region: c.Region})
+	p, err := cfg.Resolve(c.Profile, config.Overrides{Region: c.Region})
 	if err != nil {
 		return err
 	}
@@ -236,15 +239,15 @@ func (c *LoginCmd) switchRole(g *Globals) error {
 	if p.ExternalID != "" {
 		fmt.Fprintf(g.streams.Err, "rolevault: warning: profile %s sets external_id, and the console cannot switch to a role that requires one\n", p.Name)
 	}
-	raw, _, err := cfg.ProfileSetting(p.Name, vault.ColorKey)
+	raw, _, err := cfg.ProfileSetting(p.Name, console.ColorKey)
 	if err != nil {
 		return err
 	}
-	color, err := vault.ConsoleColor(raw)
+	color, err := console.ConsoleColor(raw)
 	if err != nil {
 		return &hintedError{msg: fmt.Sprintf("profile %q in %s: %v", p.Name, cfg.ConfigPath(), err), hint: "The console only offers red, orange, yellow, green and blue.", err: err}
 	}
-	u, err := vault.SwitchRoleURL(p.RoleARN, p.Name, color)
+	u, err := console.SwitchRoleURL(p.RoleARN, p.Name, color)
 	if err != nil {
 		return &hintedError{msg: fmt.Sprintf("profile %q: %v", p.Name, err), hint: "Switch Role in the console needs a role in the aws, aws-cn or aws-us-gov partition.", err: err}
 	}
@@ -293,7 +296,7 @@ func (c *LoginCmd) deliverSignin(ctx context.Context, g *Globals, u string) erro
 	if c.Profile != "" {
 		rerun += " " + c.Profile
 	}
-	link, err := vault.NewOneTimeLink(u)
+	link, err := console.NewOneTimeLink(u)
 	if err != nil {
 		return &hintedError{msg: err.Error(), hint: fmt.Sprintf("Run '%s' to print the sign-in URL instead.", rerun), err: err}
 	}
@@ -302,13 +305,13 @@ func (c *LoginCmd) deliverSignin(ctx context.Context, g *Globals, u string) erro
 		// One line: what happened and how to get the URL.
 		return &hintedError{msg: fmt.Sprintf("%s; run '%s' to print the sign-in URL instead", openerFailure(err), rerun), err: err}
 	}
-	g.debugf("waiting up to %s for the browser to open the one-time link %s", vault.FormatDuration(loginLinkWait), link.URL)
+	g.debugf("waiting up to %s for the browser to open the one-time link %s", plan.FormatDuration(loginLinkWait), link.URL)
 	switch err := link.Wait(ctx, loginLinkWait); {
 	case err == nil:
 		return nil
-	case errors.Is(err, vault.ErrLinkExpired):
+	case errors.Is(err, console.ErrLinkExpired):
 		return &hintedError{msg: fmt.Sprintf("the browser did not open the sign-in link within %s, so it is closed now; run '%s' to print the sign-in URL instead",
-			vault.FormatDuration(loginLinkWait), rerun), err: err}
+			plan.FormatDuration(loginLinkWait), rerun), err: err}
 	default:
 		fmt.Fprintln(g.streams.Err, "rolevault: interrupted while waiting for the browser to open the sign-in link")
 		return &ExitCodeError{Code: 130}
@@ -335,25 +338,25 @@ func openerFailure(err error) string {
 
 // signinError explains a refusal from the federation endpoint by the kind of
 // session that was presented.
-func signinError(err error, kind vault.StepKind, duration time.Duration) error {
-	var se *vault.SigninError
+func signinError(err error, kind plan.StepKind, duration time.Duration) error {
+	var se *console.SigninError
 	if !errors.As(err, &se) {
-		return &hintedError{msg: err.Error(), hint: "Check your network or proxy settings (and " + vault.FederationURLEnv + " if you set it).", err: err}
+		return &hintedError{msg: err.Error(), hint: "Check your network or proxy settings (and " + console.FederationURLEnv + " if you set it).", err: err}
 	}
 	hint := "Run with --debug for details."
 	switch {
 	case duration != 0:
 		hint = "AWS refused the console session length: a role assumed with temporary credentials allows at most 1h. Try without --duration."
-	case kind == vault.StepEnvironment || kind == vault.StepCredentialProcess || kind == vault.StepCredentialsFile:
+	case kind == plan.StepEnvironment || kind == plan.StepCredentialProcess || kind == plan.StepCredentialsFile:
 		hint = "The console accepts only role sessions and federation tokens, not GetSessionToken sessions or long-term keys: sign in with a role profile."
-	case kind == vault.StepGetFederationToken:
+	case kind == plan.StepGetFederationToken:
 		hint = "Run 'rolevault clear' to drop the cached federation token, and try again."
 	}
 	return &hintedError{msg: "console sign-in refused: " + err.Error(), hint: hint, err: err}
 }
 
 // chainMFASerial is the first mfa_serial along p's source chain.
-func chainMFASerial(p *vault.Profile) string {
+func chainMFASerial(p *config.Profile) string {
 	for q := p; q != nil; q = q.Source {
 		if q.MFASerial != "" {
 			return q.MFASerial

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 )
 
 // RemoveCmd deletes a profile's stored access key and its cached sessions.
@@ -43,7 +43,7 @@ func (c *RemoveCmd) Run(g *Globals) error {
 	}
 	if !has {
 		return &hintedError{msg: fmt.Sprintf("no access key is stored for profile %q in the %s keyring", c.Profile, g.KeyringBackend()),
-			hint: "'rolevault list --credentials' shows the profiles that have one.", err: vault.ErrKeyNotStored}
+			hint: "'rolevault list --credentials' shows the profiles that have one.", err: keychain.ErrKeyNotStored}
 	}
 	if !c.Force {
 		ok, err := prompt.Confirm(fmt.Sprintf("Delete the access key of profile %q and its cached sessions?", c.Profile))

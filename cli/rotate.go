@@ -3,8 +3,11 @@ package cli
 import (
 	"fmt"
 
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/credentials"
+	"github.com/rolevault/rolevault/keychain"
+	"github.com/rolevault/rolevault/plan"
 	"github.com/rolevault/rolevault/prompt"
-	"github.com/rolevault/rolevault/vault"
 )
 
 // RotateCmd replaces a stored access key with a new one.
@@ -42,11 +45,11 @@ func (c *RotateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	plan, err := vault.NewRotationPlan(p, vault.PlanOptions{NoSession: c.NoSession})
+	pl, err := credentials.NewRotationPlan(p, plan.Options{NoSession: c.NoSession})
 	if err != nil {
 		return err
 	}
-	for _, n := range plan.Notes {
+	for _, n := range pl.Notes {
 		g.debugf("rotate: %s", n)
 	}
 	ks, err := g.KeyStore()
@@ -59,7 +62,7 @@ func (c *RotateCmd) Run(g *Globals) error {
 	}
 	ctx, stop := interruptContext()
 	defer stop()
-	res, err := prov.Rotate(ctx, plan, ks, vault.RotateOptions{
+	res, err := prov.Rotate(ctx, pl, ks, credentials.RotateOptions{
 		Progress: func(format string, args ...any) { fmt.Fprintf(g.streams.Err, format+"\n", args...) },
 	})
 	if res != nil && res.Stored {
@@ -81,7 +84,7 @@ func (c *RotateCmd) Run(g *Globals) error {
 
 // clearSessionsOf removes the cached sessions of base and of every profile
 // whose source chain starts at base: all of them were made with its key.
-func clearSessionsOf(cfg *vault.Config, ks *vault.KeyStore, base string) (int, error) {
+func clearSessionsOf(cfg *config.Config, ks *keychain.KeyStore, base string) (int, error) {
 	items, err := ks.Sessions()
 	if err != nil {
 		return 0, err
@@ -110,8 +113,8 @@ func clearSessionsOf(cfg *vault.Config, ks *vault.KeyStore, base string) (int, e
 
 // startsAt reports whether profile's chain of source profiles ends at base.
 // A profile that no longer resolves is left alone.
-func startsAt(cfg *vault.Config, profile, base string) bool {
-	p, err := cfg.Resolve(profile, vault.Overrides{})
+func startsAt(cfg *config.Config, profile, base string) bool {
+	p, err := cfg.Resolve(profile, config.Overrides{})
 	if err != nil {
 		return false
 	}

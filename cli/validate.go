@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/99designs/keyring"
+	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/prompt"
 )
 
@@ -18,9 +19,9 @@ func (g *Globals) Validate() error {
 		return fmt.Errorf("unknown --prompt (AWS_VAULT_PROMPT) driver %q: use one of %s",
 			g.Prompt, strings.Join(prompt.Drivers(), ", "))
 	}
-	if g.Backend != "" && !knownBackend(keyring.BackendType(g.Backend)) {
+	if g.Backend != "" && !keychain.KnownBackend(keyring.BackendType(g.Backend)) {
 		return fmt.Errorf("unknown keyring backend %q (--backend, AWS_VAULT_BACKEND): use one of %s",
-			g.Backend, joinBackends(backendNames))
+			g.Backend, keychain.JoinBackends(keychain.BackendNames))
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ type backendCase struct {
 }
 
 func backendCases() []backendCase {
-	fixtures, _ := filepath.Abs(filepath.Join("..", "vault", "testdata", "filekeyring-jose2go-v1.5.0"))
+	fixtures, _ := filepath.Abs(filepath.Join("..", "keychain", "testdata", "filekeyring-jose2go-v1.5.0"))
 	return []backendCase{
 		{
 			name: "file",

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 
 echo "== config: load + plan one profile of a generated 10,000-profile config (target < 20 ms)"
-go test -run '^$' -bench 'LoadAndPlan|ProfileNames|ResolveAndPlan' -benchmem -benchtime 30x ./vault | tee "$out" | grep -E '^Benchmark'
+go test -run '^$' -bench 'LoadAndPlan|ProfileNames|ResolveAndPlan' -benchmem -benchtime 30x ./plan | tee "$out" | grep -E '^Benchmark'
 
 go test -run '^$' -bench 'ListProfiles10k' -benchtime 20x ./e2e | grep -E '^Benchmark' | sed 's/$/   (whole process: rolevault list --profiles)/'
 

@@ -1,0 +1,96 @@
+package config
+
+import "time"
+
+// Profile is one profile of the AWS config after everything that feeds it has
+// been applied: flags, environment, the profile's own keys, its include_profile
+// chain and [default]. Source is the profile its source_profile names, resolved
+// the same way; it is nil when this profile is where the chain starts.
+type Profile struct {
+	Name string
+	File string // the config file the profile was read from, for error messages
+
+	Region string
+	// EndpointURL is the endpoint for every service (AWS_ENDPOINT_URL or
+	// the profile's endpoint_url), what a child is told; STSEndpointURL and
+	// IAMEndpointURL are what rolevault's own STS and IAM calls use, after
+	// the service-specific settings (see buildEndpoints). All three are
+	// empty when IgnoreConfiguredEndpointURLs.
+	EndpointURL                  string
+	STSEndpointURL               string
+	IAMEndpointURL               string
+	IgnoreConfiguredEndpointURLs bool
+	STSRegionalEndpoints         string // "regional" or "legacy"
+	// CABundle is the PEM file of CAs for HTTPS: AWS_CA_BUNDLE, else the
+	// profile's ca_bundle.
+	CABundle string
+
+	MFASerial  string
+	MFAProcess string
+
+	RoleARN               string
+	RoleSessionName       string
+	ExternalID            string
+	SourceIdentity        string
+	SessionTags           map[string]string
+	TransitiveSessionTags []string
+
+	// Durations; zero means "use the default for that call" (see plan.go).
+	AssumeRoleDuration          time.Duration // duration_seconds, AWS_ASSUME_ROLE_TTL, --duration
+	SessionTokenDuration        time.Duration // AWS_SESSION_TOKEN_TTL, --duration
+	ChainedSessionTokenDuration time.Duration // AWS_CHAINED_SESSION_TOKEN_TTL
+	FederationTokenDuration     time.Duration // AWS_FEDERATION_TOKEN_TTL
+	MinTTL                      time.Duration // AWS_MIN_TTL; zero means DefaultMinTTL
+
+	CredentialSource        string // "Environment" is the only one supported
+	CredentialProcess       string
+	WebIdentityTokenFile    string
+	WebIdentityTokenProcess string
+	SSO                     *SSOSettings
+
+	// FileKeys is set when ~/.aws/credentials (or the config file) holds
+	// keys for this profile; FileKeysAt says where ("FILE line N").
+	FileKeys   *FileKeys
+	FileKeysAt string
+	// FileKeysIgnored is set when the keyring holds a key under this
+	// profile's name too: that key is used, as aws-vault would, and FileKeys
+	// is a plaintext leftover (see Overrides.StoredKeyBesideFile).
+	FileKeysIgnored bool
+
+	SourceProfileName string
+	Source            *Profile
+
+	// Origins says where each setting came from, keyed by config key
+	// (region, role_arn, duration_seconds for AssumeRoleDuration, …) or by
+	// an Origin* constant for settings that are not config keys: a file
+	// path, `include_profile "base" in <file>`, `[default] in <file>`, an
+	// environment variable or a flag. explain and --debug print it.
+	Origins map[string]string
+
+	// Warnings are problems that do not stop the profile from working (keys
+	// in plain text, deprecated keys), for the CLI to print on stderr. The
+	// target profile carries those of its whole source chain.
+	Warnings []string
+}
+
+// SSOSettings are the IAM Identity Center keys of a profile, merged from its
+// [sso-session] section when it names one.
+type SSOSettings struct {
+	Session            string
+	StartURL           string
+	Region             string
+	AccountID          string
+	RoleName           string
+	RegistrationScopes string
+}
+
+// FileKeys are keys read from the shared credentials file.
+type FileKeys struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+}
+
+// DefaultMinTTL is how much lifetime a cached session must have left to be
+// reused: botocore's advisory refresh window, so SDKs never refresh in a loop.
+const DefaultMinTTL = 15 * time.Minute

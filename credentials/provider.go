@@ -1,0 +1,515 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/user"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/keychain"
+	"github.com/rolevault/rolevault/plan"
+)
+
+// LongTermKeys reads the long-term access keys stored for a profile.
+type LongTermKeys interface {
+	Get(profile string) (aws.Credentials, error)
+}
+
+// MFARequest asks for one MFA code. Attempt counts from 1; after STS rejects
+// a code the provider asks again with Attempt+1 and Rejected set. After a
+// call whose reply was lost it asks again with Lost set instead: AWS may have
+// used the last code, so only the next one will do. A prompt that cannot
+// give a different code returns ErrNoRetry for either.
+type MFARequest struct {
+	Serial   string
+	Process  string // the profile's mfa_process, if any
+	Attempt  int
+	Rejected error
+	Lost     error
+}
+
+// MFAPrompt returns an MFA code. vault knows prompts only as this function;
+// the cli package builds it from the prompt package.
+type MFAPrompt func(ctx context.Context, req MFARequest) (string, error)
+
+// ErrNoRetry is returned by an MFAPrompt that cannot ask again after a
+// rejected code (a fixed --mfa-token, an mfa_process, a hardware key), so the
+// provider reports STS's rejection instead.
+var ErrNoRetry = errors.New("MFA source cannot be asked again")
+
+// maxMFAAttempts is how often a person at a terminal may type a code.
+const maxMFAAttempts = 3
+
+// Provider turns a Plan into credentials: it serves the newest usable session
+// from the cache and runs only the steps after it, each under its cache key's
+// cross-process lock, so concurrent callers share one MFA prompt and one STS
+// call per session.
+type Provider struct {
+	Keys  LongTermKeys
+	Cache *keychain.SessionCache
+	Locks *keychain.Locks
+	MFA   MFAPrompt
+	// HTTPClient is used for every AWS call; nil means NewHTTPClient,
+	// built on first use so a run served from the cache never reads
+	// AWS_CA_BUNDLE.
+	HTTPClient aws.HTTPClient
+	httpOnce   sync.Once
+	Now        func() time.Time
+	LookupEnv  func(string) (string, bool)
+	Debugf     func(format string, args ...any)
+	// Warnf tells the person something went wrong that did not stop the
+	// command (a refresh failed but the cached session still works).
+	Warnf     func(format string, args ...any)
+	warnedFor string // the access key of the last session warned about
+}
+
+func (p *Provider) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Provider) debugf(format string, args ...any) {
+	if p.Debugf != nil {
+		p.Debugf(format, args...)
+	}
+}
+
+func (p *Provider) lookupEnv(k string) (string, bool) {
+	if p.LookupEnv != nil {
+		return p.LookupEnv(k)
+	}
+	return os.LookupEnv(k)
+}
+
+func minTTL(pl *plan.Plan) time.Duration {
+	if pl.MinTTL > 0 {
+		return pl.MinTTL
+	}
+	return config.DefaultMinTTL
+}
+
+// Retrieve returns the credentials at the end of plan.
+func (p *Provider) Retrieve(ctx context.Context, pl *plan.Plan) (aws.Credentials, error) {
+	if len(pl.Steps) == 0 {
+		return aws.Credentials{}, fmt.Errorf("profile %q: empty plan", pl.Profile.Name)
+	}
+	creds, lastResort, err := p.retrieve(ctx, pl)
+	var stale *staleSessionError
+	if errors.As(err, &stale) {
+		// AWS refused a session we believed valid (revoked, or clocks
+		// disagree): forget it and rebuild the chain once.
+		p.debugf("STS refused cached session %s (%v); fetching a new one", stale.key, stale.err)
+		_ = p.Cache.Remove(stale.key)
+		creds, _, err = p.retrieve(ctx, pl)
+	}
+	if err != nil && lastResort != nil && ctx.Err() == nil && lastResort.Expiration.After(p.now()) {
+		// The refresh failed (STS unreachable, no way to ask for a code,
+		// …) but the session it was to replace still works: hand that out
+		// rather than fail a command that would have succeeded.
+		// Once per session: a credential server asks again every few seconds.
+		if p.warnedFor != lastResort.AccessKeyID {
+			p.warnedFor = lastResort.AccessKeyID
+			p.warnf("could not refresh the %s session for %s, so using the cached one, which expires in %s: %v",
+				lastResort.Kind, lastResort.Profile, lastResort.Expiration.Sub(p.now()).Round(time.Second), err)
+		}
+		return sessionCredentials(lastResort), nil
+	}
+	return creds, err
+}
+
+func (p *Provider) warnf(format string, args ...any) {
+	if p.Warnf != nil {
+		p.Warnf(format, args...)
+	}
+}
+
+type staleSessionError struct {
+	key string
+	err error
+}
+
+func (e *staleSessionError) Error() string { return e.err.Error() }
+func (e *staleSessionError) Unwrap() error { return e.err }
+
+// retrieve runs the plan from its newest usable cached session. lastResort is
+// the final step's cached session when it is still valid but due for
+// refresh: what Retrieve falls back to if the refresh fails.
+func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Credentials, lastResort *keychain.Session, err error) {
+	ttl := minTTL(pl)
+	now := p.now()
+
+	// Newest usable cached session first: a warm run is one keyring Get.
+	start := 0
+	var cur aws.Credentials
+	var curKey string
+	for i := len(pl.Steps) - 1; i >= 0; i-- {
+		key := pl.Steps[i].CacheKey
+		if key == "" || p.Cache == nil {
+			continue
+		}
+		s, err := p.Cache.Get(key)
+		if err != nil {
+			return aws.Credentials{}, nil, err
+		}
+		if i == len(pl.Steps)-1 && s != nil && s.Expiration.After(now) {
+			lastResort = s
+		}
+		if s.Usable(now, ttl) {
+			p.debugf("using cached %s session for %s (expires %s)", pl.Steps[i].Kind, pl.Steps[i].Profile, s.Expiration.Format(time.RFC3339))
+			cur, curKey, start = sessionCredentials(s), key, i+1
+			break
+		}
+	}
+
+	for i := start; i < len(pl.Steps); i++ {
+		step := pl.Steps[i]
+		if i == 0 && step.CacheKey == "" {
+			var err error
+			cur, err = p.keySource(ctx, pl, step)
+			if err != nil {
+				return aws.Credentials{}, lastResort, err
+			}
+			curKey = ""
+			continue
+		}
+		next, err := p.runCached(ctx, pl, step, cur, curKey)
+		if err != nil {
+			return aws.Credentials{}, lastResort, err
+		}
+		cur, curKey = next, step.CacheKey
+	}
+	return cur, nil, nil
+}
+
+// runCached runs one STS step under its cache key's lock. After taking the
+// lock it reads the cache again: whoever held the lock may have just fetched
+// this very session.
+func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	if step.CacheKey == "" || p.Cache == nil {
+		return p.call(ctx, pl, step, src, srcKey)
+	}
+	doing := fmt.Sprintf("calling %s for profile %s", step.Kind, step.Profile)
+	if step.MFASerial != "" {
+		doing = "asking for your MFA code for " + step.MFASerial
+	}
+	if p.Locks != nil {
+		release, err := p.Locks.Acquire(ctx, step.CacheKey, doing)
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		defer release()
+		if s, err := p.Cache.Get(step.CacheKey); err != nil {
+			return aws.Credentials{}, err
+		} else if s.Usable(p.now(), minTTL(pl)) {
+			p.debugf("another process fetched the %s session for %s; using it", step.Kind, step.Profile)
+			return sessionCredentials(s), nil
+		}
+	}
+	creds, err := p.call(ctx, pl, step, src, srcKey)
+	if err != nil || !creds.CanExpire {
+		// Keys that never expire are not sessions; they stay where they came from.
+		return creds, err
+	}
+	err = p.Cache.Put(step.CacheKey, &keychain.Session{
+		Kind: step.Kind, Profile: step.Profile,
+		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
+		SessionToken: creds.SessionToken, Expiration: creds.Expires,
+	})
+	if err != nil {
+		// The credentials are good; failing to cache them only costs a
+		// later call, so say so and go on.
+		p.debugf("could not cache the %s session for %s: %v", step.Kind, step.Profile, err)
+	}
+	return creds, nil
+}
+
+func sessionCredentials(s *keychain.Session) aws.Credentials {
+	return aws.Credentials{
+		AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken,
+		CanExpire: true, Expires: s.Expiration, Source: "rolevault cache",
+	}
+}
+
+// call performs one STS step with src's credentials.
+func (p *Provider) call(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	switch step.Kind {
+	case plan.StepGetSessionToken:
+		return p.getSessionToken(ctx, pl, step, src, srcKey)
+	case plan.StepAssumeRole:
+		return p.assumeRole(ctx, pl, step, src, srcKey)
+	case plan.StepGetFederationToken:
+		return p.getFederationToken(ctx, pl, step, src, srcKey)
+	case plan.StepCredentialProcess, plan.StepWebIdentity, plan.StepSSO:
+		return p.keySource(ctx, pl, step)
+	}
+	return aws.Credentials{}, fmt.Errorf("profile %q: unknown step %q", step.Profile, step.Kind)
+}
+
+// withMFA runs fn with an MFA code for the step's serial (or with no code when
+// the step needs none), asking again, up to maxMFAAttempts, when STS rejects
+// the code and the prompt can re-ask. fn returns STS's error unexplained so
+// a rejection can be recognised, and sends a code at most once (noResend).
+// When a call may have used its code without an answer coming back, the
+// prompt is asked once for the next code; a prompt that cannot give one ends
+// it with an error that says the code may be used up, not that it was wrong.
+func (p *Provider) withMFA(ctx context.Context, step plan.Step, fn func(code string) error) error {
+	if step.MFASerial == "" {
+		return fn("")
+	}
+	if p.MFA == nil {
+		return &ProviderError{Err: fmt.Errorf("profile %q needs an MFA code for %s and no way to ask for one is set up", step.Profile, step.MFASerial),
+			HintLine: "pass --mfa-token, set mfa_process in the profile, or run from a terminal"}
+	}
+	req := MFARequest{Serial: step.MFASerial, Process: step.MFAProcess, Attempt: 1}
+	lostCode := "" // the code of a call whose reply was lost
+	for {
+		code, err := p.MFA(ctx, req)
+		if err != nil {
+			if errors.Is(err, ErrNoRetry) && req.Lost != nil {
+				return req.Lost
+			}
+			if errors.Is(err, ErrNoRetry) && req.Rejected != nil {
+				return req.Rejected
+			}
+			if ctx.Err() != nil {
+				if isInterruption(err) {
+					return err
+				}
+				return ctx.Err()
+			}
+			return promptError(step, err)
+		}
+		if lostCode != "" && code == lostCode {
+			// The code the lost call carried: AWS would refuse it as
+			// used, so do not spend a call on it.
+			if req.Attempt >= maxMFAAttempts {
+				return req.Lost
+			}
+			req.Attempt++
+			continue
+		}
+		err = fn(code)
+		switch {
+		case err == nil:
+			return nil
+		case isMFARejection(err):
+			if req.Lost != nil {
+				err = &mfaCodeUsedError{err}
+			}
+			req.Rejected, req.Lost = err, nil
+		case ctx.Err() == nil && codeMayBeUsed(err):
+			// Asked for the next code once; a second loss ends it.
+			err = &mfaCodeLostError{err}
+			if lostCode != "" {
+				return err
+			}
+			lostCode = code
+			req.Rejected, req.Lost = nil, err
+		default:
+			return err
+		}
+		if req.Attempt >= maxMFAAttempts {
+			return err
+		}
+		req.Attempt++
+	}
+}
+
+func (p *Provider) getSessionToken(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	in := &sts.GetSessionTokenInput{}
+	if step.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(step.Duration / time.Second))
+	}
+	var out *sts.GetSessionTokenOutput
+	err := p.withMFA(ctx, step, func(code string) (err error) {
+		var opts []func(*sts.Options)
+		if step.MFASerial != "" {
+			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
+			opts = append(opts, noResend)
+		}
+		out, err = p.stsClient(pl, &src).GetSessionToken(ctx, in, opts...)
+		return err
+	})
+	if err != nil {
+		return aws.Credentials{}, p.explainSTSError(ctx, pl, step, src, srcKey, err)
+	}
+	p.debugf("GetSessionToken for %s: got %s, expires %s", step.Profile, mask(*out.Credentials.AccessKeyId), out.Credentials.Expiration.Format(time.RFC3339))
+	return fromSTS(out.Credentials, "GetSessionToken")
+}
+
+func (p *Provider) assumeRole(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	in := &sts.AssumeRoleInput{
+		RoleArn:         aws.String(step.RoleARN),
+		RoleSessionName: aws.String(step.RoleSessionName),
+	}
+	if step.RoleSessionName == "" {
+		in.RoleSessionName = aws.String(DefaultRoleSessionName(p.now()))
+	}
+	if step.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(step.Duration / time.Second))
+	}
+	if step.ExternalID != "" {
+		in.ExternalId = aws.String(step.ExternalID)
+	}
+	if step.SourceIdentity != "" {
+		in.SourceIdentity = aws.String(step.SourceIdentity)
+	}
+	for k, v := range step.SessionTags {
+		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	in.TransitiveTagKeys = append(in.TransitiveTagKeys, step.TransitiveSessionTags...)
+
+	var out *sts.AssumeRoleOutput
+	err := p.withMFA(ctx, step, func(code string) (err error) {
+		var opts []func(*sts.Options)
+		if step.MFASerial != "" {
+			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
+			opts = append(opts, noResend)
+		}
+		out, err = p.stsClient(pl, &src).AssumeRole(ctx, in, opts...)
+		return err
+	})
+	if err != nil {
+		return aws.Credentials{}, p.explainSTSError(ctx, pl, step, src, srcKey, err)
+	}
+	p.debugf("AssumeRole %s for %s: got %s as %s, expires %s", step.RoleARN, step.Profile, mask(*out.Credentials.AccessKeyId), aws.ToString(out.AssumedRoleUser.Arn), out.Credentials.Expiration.Format(time.RFC3339))
+	return fromSTS(out.Credentials, "AssumeRole")
+}
+
+func (p *Provider) getFederationToken(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+	client := p.stsClient(pl, &src)
+	name := step.RoleSessionName
+	if name == "" {
+		id, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return aws.Credentials{}, p.explainSTSError(ctx, pl, step, src, srcKey, err)
+		}
+		name = FederationName(aws.ToString(id.Arn))
+	}
+	in := &sts.GetFederationTokenInput{
+		Name: aws.String(name),
+		// Without a policy the federated user can do nothing; the console
+		// session is then limited by the IAM user's own policies.
+		Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`),
+	}
+	if step.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(step.Duration / time.Second))
+	}
+	out, err := client.GetFederationToken(ctx, in)
+	if err != nil {
+		return aws.Credentials{}, p.explainSTSError(ctx, pl, step, src, srcKey, err)
+	}
+	return fromSTS(out.Credentials, "GetFederationToken")
+}
+
+// FederationName derives GetFederationToken's Name from the caller's ARN: the
+// IAM user name, cut to the 32 characters STS allows.
+func FederationName(arn string) string {
+	name := arn
+	for i := len(arn) - 1; i >= 0; i-- {
+		if arn[i] == '/' || arn[i] == ':' {
+			name = arn[i+1:]
+			break
+		}
+	}
+	name = invalidSessionChars().ReplaceAllString(name, "-")
+	if len(name) > 32 {
+		name = name[:32]
+	}
+	if len(name) < 2 {
+		name = "rolevault"
+	}
+	return name
+}
+
+var invalidSessionChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^\w+=,.@-]`) })
+
+// DefaultRoleSessionName names role sessions when role_session_name is not
+// set: the local user name, so CloudTrail shows who assumed the role, and a
+// timestamp when that name cannot be used.
+func DefaultRoleSessionName(now time.Time) string {
+	if u, err := user.Current(); err == nil {
+		name := invalidSessionChars().ReplaceAllString(u.Username, "-")
+		if len(name) > 64 {
+			name = name[:64]
+		}
+		if len(name) >= 2 {
+			return name
+		}
+	}
+	return "rolevault-" + strconv.FormatInt(now.Unix(), 10)
+}
+
+func fromSTS(c *ststypes.Credentials, source string) (aws.Credentials, error) {
+	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil {
+		return aws.Credentials{}, fmt.Errorf("%s returned no credentials", source)
+	}
+	out := aws.Credentials{
+		AccessKeyID:     aws.ToString(c.AccessKeyId),
+		SecretAccessKey: aws.ToString(c.SecretAccessKey),
+		SessionToken:    aws.ToString(c.SessionToken),
+		Source:          source,
+	}
+	if c.Expiration != nil {
+		out.CanExpire, out.Expires = true, *c.Expiration
+	}
+	return out, nil
+}
+
+// mask shows enough of a key id to recognise it in --debug output.
+func mask(s string) string {
+	if len(s) <= 8 {
+		return "****"
+	}
+	return s[:4] + "****" + s[len(s)-4:]
+}
+
+// promptError phrases a failure to get an MFA code, keeping the prompt's own
+// advice when it has some.
+func promptError(step plan.Step, err error) error {
+	hint := "pass --mfa-token, set mfa_process in the profile, or run from a terminal"
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && h.Hint() != "" {
+		hint = h.Hint()
+	}
+	return &ProviderError{Err: fmt.Errorf("%s for profile %q: %w", step.Kind, step.Profile, err), HintLine: hint}
+}
+
+// client returns the HTTP client for AWS calls, building it on first use
+// with the CA bundle of plan's profile (see NewProfileHTTPClient).
+func (p *Provider) client(pl *plan.Plan) aws.HTTPClient {
+	p.httpOnce.Do(func() {
+		if p.HTTPClient != nil {
+			return
+		}
+		var prof *config.Profile
+		if pl != nil {
+			prof = pl.Profile
+		}
+		c, err := NewProfileHTTPClient(p.lookupEnv, prof)
+		if err != nil {
+			p.HTTPClient = failingHTTPClient{err}
+			return
+		}
+		p.HTTPClient = c
+	})
+	return p.HTTPClient
+}
+
+// failingHTTPClient reports why no HTTP client could be built (a bad
+// AWS_CA_BUNDLE) on the first call that needs one.
+type failingHTTPClient struct{ err error }
+
+func (f failingHTTPClient) Do(*http.Request) (*http.Response, error) { return nil, f.err }

@@ -1,9 +1,0 @@
-//go:build !unix
-
-package vault
-
-import "os"
-
-// unsafeDir has nothing to check where modes and owners are not Unix ones
-// (Windows: the user profile's ACL protects the cache directory).
-func unsafeDir(os.FileInfo) string { return "" }
