@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/rolevault/rolevault/iampolicy"
 	"github.com/rolevault/rolevault/vault"
@@ -11,10 +12,11 @@ import (
 // PolicyCmd prints the IAM policies a profile's chain needs, from the
 // config and the plan alone: no network, no secrets, no keyring.
 type PolicyCmd struct {
-	Profiles  []string `arg:"" optional:"" help:"The profiles whose chains to cover." predictor:"profile"`
-	All       bool     `name:"all" help:"Cover every profile of the config, merged."`
-	Format    string   `name:"format" enum:"json,terraform" default:"json" help:"json (IAM policy documents) or terraform."`
-	Principal string   `name:"principal" enum:"account,exact" default:"account" help:"Whom trust policies name: the caller's account (account) or the exact user or role (exact)."`
+	Profiles  []string      `arg:"" optional:"" help:"The profiles whose chains to cover." predictor:"profile"`
+	All       bool          `name:"all" help:"Cover every profile of the config, merged."`
+	Format    string        `name:"format" enum:"json,terraform" default:"json" help:"json (IAM policy documents) or terraform."`
+	Principal string        `name:"principal" enum:"account,exact" default:"account" help:"Whom trust policies name: the caller's account (account) or the exact user or role (exact)."`
+	MFAMaxAge time.Duration `name:"mfa-max-age" placeholder:"1h" help:"Also require aws:MultiFactorAuthAge below this (it counts from the MFA code, not the session)."`
 }
 
 // Help is shown by 'rolevault policy --help'.
@@ -59,7 +61,7 @@ func (c *PolicyCmd) Run(g *Globals) error {
 		}
 		fmt.Fprintf(g.streams.Err, "rolevault: note: profile %s left out: %v\n", name, err)
 	}
-	opts := iampolicy.Options{}
+	opts := iampolicy.Options{MFAMaxAge: c.MFAMaxAge}
 	if c.Principal == "exact" {
 		opts.Principal, opts.ExactUsers = iampolicy.PrincipalExact, true
 	}

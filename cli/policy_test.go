@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A chain that uses every input policy reads from the plan: a role asked
@@ -89,6 +90,13 @@ func TestPolicyReadsThePlan(t *testing.T) {
 	// rotate or login statement beyond the login user's.
 	if strings.Contains(out, "GetFederationToken") {
 		t.Errorf("a role profile needs no GetFederationToken:\n%s", out)
+	}
+	if strings.Contains(out, "aws:MultiFactorAuthAge") {
+		t.Errorf("MFA age condition without --mfa-max-age:\n%s", out)
+	}
+	out, err = runPolicy(t, &PolicyCmd{Profiles: []string{"deploy"}, Format: "json", Principal: "account", MFAMaxAge: time.Hour})
+	if err != nil || strings.Count(out, `"aws:MultiFactorAuthAge": "3600"`) != 5 {
+		t.Errorf("--mfa-max-age 1h: want the age condition on the two trust, two AssumeRole and the rotate statements (%v):\n%s", err, out)
 	}
 }
 
