@@ -129,8 +129,8 @@ func policyChain(p *vault.Profile) (iampolicy.Chain, error) {
 		if rp, err := vault.NewRotationPlan(p, vault.PlanOptions{}); err == nil && len(rp.Steps) > 1 {
 			ch.Rotate = iampolicy.RotateWithMFA
 		}
-		// login for an IAM user profile calls GetFederationToken with the key.
-		ch.Login = p.RoleARN == ""
 	}
+	// login for an IAM user profile calls GetFederationToken with the key.
+	ch.Login = ch.User != "" && p.RoleARN == ""
 	return ch, nil
 }

@@ -346,6 +346,19 @@ func (s *Server) trustAllows(ro *role, c *caller, action string, mfaNow bool, ct
 	return d == decisionAllowed
 }
 
+// AssumeRolePolicy is an identity policy that allows sts:AssumeRole on
+// exactly roleArns, with the aws:MultiFactorAuthPresent condition when
+// requireMFA: the allow list credential chains need, for PutUserPolicy and
+// PutGroupPolicy.
+func AssumeRolePolicy(requireMFA bool, roleArns ...string) string {
+	st := map[string]any{"Sid": "AssumeRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roleArns}
+	if requireMFA {
+		st["Condition"] = map[string]any{"Bool": map[string]string{"aws:MultiFactorAuthPresent": "true"}}
+	}
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{st}}) // plain data: cannot fail
+	return string(b)
+}
+
 func (s *Server) putPolicy(m map[string][]namedPolicy, key, kind, name, doc string) error {
 	p, err := parsePolicy(doc)
 	if err != nil {

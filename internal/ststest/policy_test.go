@@ -14,15 +14,6 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
 
-func allowAssume(mfa bool, roles ...string) string {
-	cond := ""
-	if mfa {
-		cond = `, "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}`
-	}
-	return `{"Version": "2012-10-17", "Statement": [{"Sid": "Assume", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ["` +
-		strings.Join(roles, `", "`) + `"]` + cond + `}]}`
-}
-
 // Without identity policies the world behaves as it always has; with one,
 // AssumeRole needs the caller's identity policy as well as the trust.
 func TestAssumeRoleNeedsIdentityPolicyOnceConfigured(t *testing.T) {
@@ -30,13 +21,13 @@ func TestAssumeRoleNeedsIdentityPolicyOnceConfigured(t *testing.T) {
 	w.assume(t, w.alice, w.devRole) // no identity policies: allowed
 
 	must(t, w.s.AddUserToGroup(loginAcct, "ops", "alice"))
-	must(t, w.s.PutGroupPolicy(loginAcct, "ops", "assume", allowAssume(false, w.devRole)))
+	must(t, w.s.PutGroupPolicy(loginAcct, "ops", "assume", AssumeRolePolicy(false, w.devRole)))
 	w.assume(t, w.alice, w.devRole) // through the group's policy
 	_, err := stsClient(w.url, w.bob).AssumeRole(ctx(t), &sts.AssumeRoleInput{RoleArn: aws.String(w.devRole), RoleSessionName: aws.String("xx")})
 	wantErr(t, err, "AccessDenied", "User: arn:aws:iam::"+loginAcct+":user/bob is not authorized to perform: sts:AssumeRole on resource: "+w.devRole, 403)
 
 	// The identity side also checks MFA: alice's prod statement needs it.
-	must(t, w.s.PutGroupPolicy(loginAcct, "ops", "prod", allowAssume(true, w.prodRole)))
+	must(t, w.s.PutGroupPolicy(loginAcct, "ops", "prod", AssumeRolePolicy(true, w.prodRole)))
 	must(t, w.s.AddRole(w.prodRole, RoleOptions{Trust: []string{"arn:aws:iam::" + loginAcct + ":root"}}))
 	_, err = stsClient(w.url, w.alice).AssumeRole(ctx(t), &sts.AssumeRoleInput{RoleArn: aws.String(w.prodRole), RoleSessionName: aws.String("xx")})
 	wantErr(t, err, "AccessDenied", "is not authorized to perform: sts:AssumeRole on resource: "+w.prodRole, 403)
@@ -171,7 +162,7 @@ func TestSimulatePrincipalPolicy(t *testing.T) {
 	must(t, w.s.PutUserPolicy(loginAcct, "auditor", "simulate", `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
 		"Action": "iam:SimulatePrincipalPolicy", "Resource": "arn:aws:iam::`+loginAcct+`:user/*"}]}`))
 	must(t, w.s.AddUserToGroup(loginAcct, "ops", "alice"))
-	must(t, w.s.PutGroupPolicy(loginAcct, "ops", "assume", allowAssume(true, w.devRole, w.prodRole)))
+	must(t, w.s.PutGroupPolicy(loginAcct, "ops", "assume", AssumeRolePolicy(true, w.devRole, w.prodRole)))
 	must(t, w.s.PutUserPolicy(loginAcct, "alice", "no-prod", `{"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
 		"Action": "sts:AssumeRole", "Resource": "`+w.prodRole+`"}]}`))
 	aliceArn := "arn:aws:iam::" + loginAcct + ":user/alice"
@@ -239,7 +230,7 @@ func TestFixtureCarriesPolicies(t *testing.T) {
 	role := "arn:aws:iam::" + devAcct + ":role/dev"
 	doc := `{"users": [{"account": "` + loginAcct + `", "name": "alice", "groups": ["ops"],
 		"accessKeys": [{"accessKeyId": "AKIAFIXTUREALICE0001", "secretAccessKey": "` + strings.Repeat("s", 40) + `"}], "mfaDevices": []}],
-	  "groups": [{"account": "` + loginAcct + `", "name": "ops", "policies": {"assume": ` + allowAssume(false, role) + `}}],
+	  "groups": [{"account": "` + loginAcct + `", "name": "ops", "policies": {"assume": ` + AssumeRolePolicy(false, role) + `}}],
 	  "roles": [{"arn": "` + role + `", "trustPolicy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
 	    "Principal": {"AWS": "arn:aws:iam::` + loginAcct + `:root"}, "Action": "sts:AssumeRole"}]}}]}`
 	must(t, os.WriteFile(path, []byte(doc), 0o600))
