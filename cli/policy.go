@@ -5,8 +5,10 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/credentials"
 	"github.com/rolevault/rolevault/iampolicy"
-	"github.com/rolevault/rolevault/vault"
+	"github.com/rolevault/rolevault/plan"
 )
 
 // PolicyCmd prints the IAM policies a profile's chain needs, from the
@@ -46,7 +48,7 @@ func (c *PolicyCmd) Run(g *Globals) error {
 	}
 	var chains []iampolicy.Chain
 	for _, name := range names {
-		p, err := cfg.Resolve(name, vault.Overrides{})
+		p, err := cfg.Resolve(name, config.Overrides{})
 		if err == nil {
 			var ch iampolicy.Chain
 			if ch, err = policyChain(p); err == nil {
@@ -81,18 +83,18 @@ var virtualMFARE = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):mfa/(?:.*
 
 // policyChain turns a resolved profile's plan into the input of
 // iampolicy. It is the only place that knows both packages.
-func policyChain(p *vault.Profile) (iampolicy.Chain, error) {
-	plan, err := vault.NewPlan(p, vault.PlanOptions{})
+func policyChain(p *config.Profile) (iampolicy.Chain, error) {
+	pl, err := plan.New(p, plan.Options{})
 	if err != nil {
 		return iampolicy.Chain{}, err
 	}
 	ch := iampolicy.Chain{Name: p.Name}
-	first := plan.Steps[0]
+	first := pl.Steps[0]
 	caller := ""
 	switch {
-	case first.Kind == vault.StepWebIdentity:
+	case first.Kind == plan.StepWebIdentity:
 		caller = first.RoleARN
-	case first.Kind == vault.StepStoredKeys || (first.Kind == vault.StepCredentialsFile && (p.FileKeys == nil || p.FileKeys.SessionToken == "")):
+	case first.Kind == plan.StepStoredKeys || (first.Kind == plan.StepCredentialsFile && (p.FileKeys == nil || p.FileKeys.SessionToken == "")):
 		// The IAM user behind the key: the one the chain's virtual MFA
 		// device belongs to, named as the console names it.
 		for q := p; q != nil && caller == ""; q = q.Source {
@@ -110,7 +112,7 @@ func policyChain(p *vault.Profile) (iampolicy.Chain, error) {
 			hint: "run policy on the profiles that start from a stored key", code: ExitError}
 	}
 	mfa := iampolicy.MFANone
-	for _, s := range plan.Steps[1:] {
+	for _, s := range pl.Steps[1:] {
 		call := iampolicy.Call{Kind: iampolicy.CallKind(s.Kind), Caller: caller, RoleARN: s.RoleARN, ExternalID: s.ExternalID,
 			SourceIdentity: s.SourceIdentity, Duration: s.Duration, MFA: mfa}
 		if s.MFASerial != "" {
@@ -120,13 +122,13 @@ func policyChain(p *vault.Profile) (iampolicy.Chain, error) {
 			call.SessionTags = append(call.SessionTags, k)
 		}
 		ch.Calls = append(ch.Calls, call)
-		if s.Kind == vault.StepAssumeRole {
+		if s.Kind == plan.StepAssumeRole {
 			caller = s.RoleARN
 		}
 	}
-	if ch.User != "" && first.Kind == vault.StepStoredKeys {
+	if ch.User != "" && first.Kind == plan.StepStoredKeys {
 		ch.Rotate = iampolicy.RotateWithKeys
-		if rp, err := vault.NewRotationPlan(p, vault.PlanOptions{}); err == nil && len(rp.Steps) > 1 {
+		if rp, err := credentials.NewRotationPlan(p, plan.Options{}); err == nil && len(rp.Steps) > 1 {
 			ch.Rotate = iampolicy.RotateWithMFA
 		}
 	}
