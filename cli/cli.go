@@ -96,6 +96,7 @@ func Main(args []string, version string, s Streams) int {
 	if code, done := completeIfAsked(parser, s); done {
 		return code
 	}
+	args = helpCommand(args)
 	args = execProfileFromEnv(parser.Model, args)
 	ctx, code, done := parse(parser, args, &exitCode)
 	if done {
@@ -105,6 +106,15 @@ func Main(args []string, version string, s Streams) int {
 		return c.Globals.report(err)
 	}
 	return ExitOK
+}
+
+// helpCommand turns aws-vault's `help [COMMAND]` into `[COMMAND] --help`.
+// Only a first word "help" counts: no command takes it as a profile there.
+func helpCommand(args []string) []string {
+	if len(args) == 0 || args[0] != "help" {
+		return args
+	}
+	return append(append([]string{}, args[1:]...), "--help")
 }
 
 type exitSignal struct{}
