@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -126,7 +127,8 @@ func lookCommand(command string) (string, error) {
 	if err == nil {
 		return path, nil
 	}
-	if errors.Is(err, exec.ErrNotFound) {
+	// A path that names nothing is "not found" too (127), as in a shell.
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		return "", &codedError{msg: fmt.Sprintf("command not found: %s", command),
 			hint: "Check the command name and your PATH; nothing was fetched and no MFA code was used.",
 			code: ExitNotFound, err: err}

@@ -67,6 +67,8 @@ func TestExecCommandLineCheckedBeforeAnyPrompt(t *testing.T) {
 	notExec := filepath.Join(w.E.Home, "not-executable")
 	must(t, os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o600))
 	expect(t, w.E.Run(t, "exec", "role-b", "--", notExec), 126, "err:cannot run")
+	// A path that does not exist is 127, as in a shell, not 126.
+	expect(t, w.E.Run(t, "exec", "role-b", "--", filepath.Join(w.E.Home, "no-such-dir", "tool")), 127, "err:command not found: ", "err:no-such-dir/tool")
 	if n := w.mfaRuns(t); n != 0 || len(w.STS.History()) != 0 {
 		t.Fatalf("bad command lines ran the MFA source %d times and made %d STS calls", n, len(w.STS.History()))
 	}
