@@ -13,14 +13,7 @@ import (
 func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile, error) {
 	c := r.c
 	p := &Profile{Name: name, File: file, Origins: make(map[string]string, len(vals)+2)}
-	str := func(key string) string {
-		v, ok := vals[key]
-		if !ok {
-			return ""
-		}
-		p.Origins[key] = v.origin()
-		return v.val
-	}
+	str := func(key string) string { return take(p, vals, key) }
 	bad := func(kind error, key, msg, advice string) error {
 		return r.errAt(kind, name, key, vals[key], msg, advice)
 	}
@@ -49,64 +42,16 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 		return nil, err
 	}
 
-	if v := str(keyRoleARN); v != "" {
-		if !ValidRoleARN(v) {
-			return nil, bad(ErrInvalidRoleARN, keyRoleARN,
-				fmt.Sprintf("role_arn %q is not an IAM role ARN", clip(v)),
-				"a role ARN looks like arn:aws:iam::123456789012:role/NAME (copy it from the role's page in the IAM console)")
-		}
-		p.RoleARN = v
-	}
-	if p.RoleSessionName != "" && !validSessionName(p.RoleSessionName) {
-		return nil, bad(ErrInvalidValue, keyRoleSessionName,
-			fmt.Sprintf("role_session_name %q must be 2 to 64 characters of letters, digits and +=,.@_-", clip(p.RoleSessionName)),
-			"pick a name such as your user name")
-	}
-
-	if v := str(KeyDurationSeconds); v != "" {
-		secs, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, bad(ErrInvalidDuration, KeyDurationSeconds,
-				fmt.Sprintf("duration_seconds %q is not a whole number of seconds", clip(v)),
-				"use seconds between 900 (15m) and 43200 (12h), e.g. duration_seconds = 3600")
-		}
-		if secs < 900 || secs > 43200 {
-			return nil, bad(ErrInvalidDuration, KeyDurationSeconds,
-				fmt.Sprintf("duration_seconds %d is outside 900..43200", secs),
-				"AssumeRole accepts 900 (15m) to 43200 (12h) seconds, and no more than the role's maximum session duration")
-		}
-		p.AssumeRoleDuration = time.Duration(secs) * time.Second
-	}
-
-	if v := str(keySessionTags); v != "" {
-		tags, err := parseSessionTags(v)
-		if err != nil {
-			return nil, bad(ErrInvalidValue, keySessionTags, fmt.Sprintf("session_tags %q: %v", clip(v), err),
-				"write tags as key1=value1,key2=value2")
-		}
-		p.SessionTags = tags
-	}
-	if v := str(keyTransitiveSessionTags); v != "" {
-		p.TransitiveSessionTags = splitList(v)
+	if err := r.buildRole(p, vals); err != nil {
+		return nil, err
 	}
 
 	if err := r.applyTTLs(p, name); err != nil {
 		return nil, err
 	}
 
-	if v := str(keyCredentialSource); v != "" {
-		switch v {
-		case "Environment":
-			p.CredentialSource = v
-		case "Ec2InstanceMetadata", "EcsContainer":
-			return nil, bad(ErrUnsupportedCredentialSource, keyCredentialSource,
-				fmt.Sprintf("credential_source %s is not supported by rolevault", v),
-				"on an EC2 instance or in a container, let the AWS CLI or SDK use the instance's role directly; or use credential_source = Environment")
-		default:
-			return nil, bad(ErrInvalidValue, keyCredentialSource,
-				fmt.Sprintf("credential_source %q is not one of Environment, Ec2InstanceMetadata, EcsContainer", clip(v)),
-				"rolevault supports credential_source = Environment")
-		}
+	if err := r.buildCredentialSource(p, vals); err != nil {
+		return nil, err
 	}
 
 	if err := r.buildSSO(p, vals); err != nil {
@@ -122,6 +67,90 @@ func (r *resolver) build(name, file string, vals map[string]rawValue) (*Profile,
 		p.File = ""
 	}
 	return p, nil
+}
+
+// take returns the value of key and records where it came from.
+func take(p *Profile, vals map[string]rawValue, key string) string {
+	v, ok := vals[key]
+	if !ok {
+		return ""
+	}
+	p.Origins[key] = v.origin()
+	return v.val
+}
+
+// buildRole reads the role settings: role_arn, role_session_name,
+// duration_seconds and the session tags.
+func (r *resolver) buildRole(p *Profile, vals map[string]rawValue) error {
+	str := func(key string) string { return take(p, vals, key) }
+	bad := func(kind error, key, msg, advice string) error {
+		return r.errAt(kind, p.Name, key, vals[key], msg, advice)
+	}
+	if v := str(keyRoleARN); v != "" {
+		if !ValidRoleARN(v) {
+			return bad(ErrInvalidRoleARN, keyRoleARN,
+				fmt.Sprintf("role_arn %q is not an IAM role ARN", clip(v)),
+				"a role ARN looks like arn:aws:iam::123456789012:role/NAME (copy it from the role's page in the IAM console)")
+		}
+		p.RoleARN = v
+	}
+	if p.RoleSessionName != "" && !validSessionName(p.RoleSessionName) {
+		return bad(ErrInvalidValue, keyRoleSessionName,
+			fmt.Sprintf("role_session_name %q must be 2 to 64 characters of letters, digits and +=,.@_-", clip(p.RoleSessionName)),
+			"pick a name such as your user name")
+	}
+
+	if v := str(KeyDurationSeconds); v != "" {
+		secs, err := strconv.Atoi(v)
+		if err != nil {
+			return bad(ErrInvalidDuration, KeyDurationSeconds,
+				fmt.Sprintf("duration_seconds %q is not a whole number of seconds", clip(v)),
+				"use seconds between 900 (15m) and 43200 (12h), e.g. duration_seconds = 3600")
+		}
+		if secs < 900 || secs > 43200 {
+			return bad(ErrInvalidDuration, KeyDurationSeconds,
+				fmt.Sprintf("duration_seconds %d is outside 900..43200", secs),
+				"AssumeRole accepts 900 (15m) to 43200 (12h) seconds, and no more than the role's maximum session duration")
+		}
+		p.AssumeRoleDuration = time.Duration(secs) * time.Second
+	}
+
+	if v := str(keySessionTags); v != "" {
+		tags, err := parseSessionTags(v)
+		if err != nil {
+			return bad(ErrInvalidValue, keySessionTags, fmt.Sprintf("session_tags %q: %v", clip(v), err),
+				"write tags as key1=value1,key2=value2")
+		}
+		p.SessionTags = tags
+	}
+	if v := str(keyTransitiveSessionTags); v != "" {
+		p.TransitiveSessionTags = splitList(v)
+	}
+	return nil
+}
+
+// buildCredentialSource reads credential_source, of which rolevault
+// supports Environment.
+func (r *resolver) buildCredentialSource(p *Profile, vals map[string]rawValue) error {
+	str := func(key string) string { return take(p, vals, key) }
+	bad := func(kind error, key, msg, advice string) error {
+		return r.errAt(kind, p.Name, key, vals[key], msg, advice)
+	}
+	if v := str(keyCredentialSource); v != "" {
+		switch v {
+		case "Environment":
+			p.CredentialSource = v
+		case "Ec2InstanceMetadata", "EcsContainer":
+			return bad(ErrUnsupportedCredentialSource, keyCredentialSource,
+				fmt.Sprintf("credential_source %s is not supported by rolevault", v),
+				"on an EC2 instance or in a container, let the AWS CLI or SDK use the instance's role directly; or use credential_source = Environment")
+		default:
+			return bad(ErrInvalidValue, keyCredentialSource,
+				fmt.Sprintf("credential_source %q is not one of Environment, Ec2InstanceMetadata, EcsContainer", clip(v)),
+				"rolevault supports credential_source = Environment")
+		}
+	}
+	return nil
 }
 
 // buildEndpoints picks the STS and IAM endpoints as the AWS SDKs do
@@ -155,19 +184,9 @@ func (r *resolver) buildEndpoints(p *Profile, vals map[string]rawValue) error {
 	if !hasGeneral {
 		general, hasGeneral = vals[keyEndpointURL]
 	}
-	var services map[string]map[string]string
-	servicesName := ""
-	if v, ok := vals[keyServices]; ok {
-		servicesName = v.val
-		sec, found := r.c.services[servicesName]
-		if !found {
-			r.warn(fmt.Sprintf("profile %q: services names [services %s], which is not in %s; no endpoint is taken from it", p.Name, clip(servicesName), r.c.config.path))
-		} else {
-			var err error
-			if services, err = sec.nestedValues(); err != nil {
-				return err
-			}
-		}
+	services, servicesName, err := r.servicesOf(p, vals)
+	if err != nil {
+		return err
 	}
 	pick := func(service string) (rawValue, bool) {
 		if v, ok := envValue("AWS_ENDPOINT_URL_" + strings.ToUpper(service)); ok {
@@ -183,20 +202,7 @@ func (r *resolver) buildEndpoints(p *Profile, vals map[string]rawValue) error {
 		v, ok := vals[keyEndpointURL]
 		return v, ok
 	}
-	check := func(v rawValue) error {
-		if validEndpointURL(v.val) {
-			return nil
-		}
-		if strings.HasPrefix(v.env, "[services ") {
-			return &ConfigError{Kind: ErrInvalidValue, File: r.c.config.path, Profile: p.Name,
-				Line:   r.c.lineOf(r.c.config.path, sectionServices, servicesName, ""),
-				Msg:    fmt.Sprintf("endpoint_url %q in [services %s] is not an http(s) URL", clip(v.val), servicesName),
-				Advice: "use a full URL such as https://sts.eu-west-1.amazonaws.com"}
-		}
-		return r.errAt(ErrInvalidValue, p.Name, keyEndpointURL, v,
-			fmt.Sprintf("endpoint_url %q is not an http(s) URL", clip(v.val)),
-			"use a full URL such as https://sts.eu-west-1.amazonaws.com")
-	}
+	check := func(v rawValue) error { return r.checkEndpoint(p, v, servicesName) }
 	if hasGeneral {
 		if err := check(general); err != nil {
 			return err
@@ -220,6 +226,39 @@ func (r *resolver) buildEndpoints(p *Profile, vals map[string]rawValue) error {
 		p.Origins[svc.origin] = v.origin()
 	}
 	return nil
+}
+
+// servicesOf reads the [services NAME] section the profile names: each
+// service's nested keys, and the name. A missing section is a warning.
+func (r *resolver) servicesOf(p *Profile, vals map[string]rawValue) (map[string]map[string]string, string, error) {
+	v, ok := vals[keyServices]
+	if !ok {
+		return nil, "", nil
+	}
+	sec, found := r.c.services[v.val]
+	if !found {
+		r.warn(fmt.Sprintf("profile %q: services names [services %s], which is not in %s; no endpoint is taken from it", p.Name, clip(v.val), r.c.config.path))
+		return nil, v.val, nil
+	}
+	services, err := sec.nestedValues()
+	return services, v.val, err
+}
+
+// checkEndpoint refuses an endpoint URL that is not http(s), pointing at
+// the [services] section or the profile key it came from.
+func (r *resolver) checkEndpoint(p *Profile, v rawValue, servicesName string) error {
+	if validEndpointURL(v.val) {
+		return nil
+	}
+	if strings.HasPrefix(v.env, "[services ") {
+		return &ConfigError{Kind: ErrInvalidValue, File: r.c.config.path, Profile: p.Name,
+			Line:   r.c.lineOf(r.c.config.path, sectionServices, servicesName, ""),
+			Msg:    fmt.Sprintf("endpoint_url %q in [services %s] is not an http(s) URL", clip(v.val), servicesName),
+			Advice: "use a full URL such as https://sts.eu-west-1.amazonaws.com"}
+	}
+	return r.errAt(ErrInvalidValue, p.Name, keyEndpointURL, v,
+		fmt.Sprintf("endpoint_url %q is not an http(s) URL", clip(v.val)),
+		"use a full URL such as https://sts.eu-west-1.amazonaws.com")
 }
 
 // applyTTLs reads the TTL environment variables (Go durations, as aws-vault

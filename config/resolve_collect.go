@@ -52,9 +52,35 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 	vals = make(map[string]rawValue, 8)
 	target := name == r.target
 
-	// Flags, then the environment: aws-vault applies these to every profile
-	// it loads, except the ones that pick a role or an MFA device, which
-	// only make sense for the profile the user asked for.
+	r.collectOverrides(vals, target)
+
+	own, err := r.sectionValues(name, ps)
+	if err != nil {
+		return nil, "", err
+	}
+	r.addSections(vals, own, "", nil)
+
+	if err := r.collectIncludes(vals, name, own); err != nil {
+		return nil, "", err
+	}
+
+	if name != defaultProfile {
+		if def, ok := c.profiles[defaultProfile]; ok {
+			dv, err := r.sectionValues(defaultProfile, def)
+			if err != nil {
+				return nil, "", err
+			}
+			r.addSections(vals, dv, "[default]", nil)
+		}
+	}
+	return vals, file, nil
+}
+
+// collectOverrides adds the flags, then the environment. aws-vault applies
+// these to every profile it loads, except the ones that pick a role or an
+// MFA device, which only make sense for the target profile.
+func (r *resolver) collectOverrides(vals map[string]rawValue, target bool) {
+	c := r.c
 	set := func(key, val, from string) {
 		if _, done := vals[key]; !done && val != "" {
 			vals[key] = rawValue{val: val, env: from}
@@ -86,15 +112,14 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 		env(keyTransitiveSessionTags, "AWS_TRANSITIVE_TAGS")
 		env(keySourceIdentity, "AWS_SOURCE_IDENTITY")
 	}
+}
 
-	own, err := r.sectionValues(name, ps)
-	if err != nil {
-		return nil, "", err
-	}
-	r.addSections(vals, own, "", nil)
-
-	// include_profile (or its old name parent_profile) pulls in another
-	// profile's keys, then that profile's include, and so on.
+// collectIncludes follows include_profile (or its old name parent_profile)
+// from the profile's own sections own: each pulls in another profile's keys,
+// then that profile's include, and so on.
+func (r *resolver) collectIncludes(vals map[string]rawValue, name string, own sectionValues) error {
+	c := r.c
+	var err error
 	includeChain := []string{name}
 	cur := own
 	for {
@@ -105,7 +130,7 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 		for i, n := range includeChain {
 			if n == inc.val {
 				cycle := append(append([]string{}, includeChain[i:]...), inc.val)
-				return nil, "", r.errAt(ErrIncludeProfileCycle, cur.name, incKey, inc,
+				return r.errAt(ErrIncludeProfileCycle, cur.name, incKey, inc,
 					incKey+" cycle "+clip(strings.Join(cycle, " → ")),
 					"remove one of the "+incKey+" links in the cycle")
 			}
@@ -115,25 +140,15 @@ func (r *resolver) collect(name string, ref *referrer) (vals map[string]rawValue
 			e := r.errAt(ErrIncludeProfileNotFound, cur.name, incKey, inc,
 				fmt.Sprintf("%s names profile %q, which is not defined", incKey, clip(inc.val)), "")
 			e.Advice = r.didYouMean(inc.val, "define [profile "+inc.val+"] or fix the name")
-			return nil, "", e
+			return e
 		}
 		includeChain = append(includeChain, inc.val)
 		if cur, err = r.sectionValues(inc.val, next); err != nil {
-			return nil, "", err
+			return err
 		}
 		r.addSections(vals, cur, incKey, keysNotIncluded)
 	}
-
-	if name != defaultProfile {
-		if def, ok := c.profiles[defaultProfile]; ok {
-			dv, err := r.sectionValues(defaultProfile, def)
-			if err != nil {
-				return nil, "", err
-			}
-			r.addSections(vals, dv, "[default]", nil)
-		}
-	}
-	return vals, file, nil
+	return nil
 }
 
 // sectionValues are one profile's own keys, read from its sections once per
