@@ -124,10 +124,10 @@ func (p *Provider) waitForKey(ctx context.Context, pl *plan.Plan, creds aws.Cred
 			return fmt.Errorf("GetCallerIdentity with the new key: %s", iamErrorText(err))
 		}
 		if time.Now().Add(wait).After(deadline) {
-			return fmt.Errorf("still refused after %s (%s)", plan.FmtDuration(timeout.Round(time.Second)), iamErrorText(err))
+			return fmt.Errorf("still refused after %s (%s)", plan.FormatDuration(timeout.Round(time.Second)), iamErrorText(err))
 		}
 		if attempt == 1 {
-			progress("Waiting for IAM to accept the new key (usually a few seconds, at most %s)", plan.FmtDuration(timeout.Round(time.Second)))
+			progress("Waiting for IAM to accept the new key (usually a few seconds, at most %s)", plan.FormatDuration(timeout.Round(time.Second)))
 		}
 		p.debugf("new key not accepted yet (attempt %d): %v", attempt, err)
 		t := time.NewTimer(wait)

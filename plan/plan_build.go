@@ -263,7 +263,7 @@ func canShareSession(base, role *config.Profile, opts Options) (bool, string) {
 		return false, fmt.Sprintf("profile %q uses MFA device %s, not %s of %q", role.Name, role.MFASerial, base.MFASerial, base.Name)
 	case d > RoleChainingMaxDuration:
 		return false, fmt.Sprintf("profile %q asks for %s, more than the %s AWS allows for a role assumed with a session; the role is assumed directly with MFA",
-			role.Name, FmtDuration(d), FmtDuration(RoleChainingMaxDuration))
+			role.Name, FormatDuration(d), FormatDuration(RoleChainingMaxDuration))
 	}
 	return true, ""
 }
@@ -324,7 +324,7 @@ func checkDuration(p *config.Profile, kind StepKind, d, maxD time.Duration) erro
 		return nil
 	}
 	return &config.ConfigError{Kind: config.ErrInvalidDuration, Profile: p.Name,
-		Msg:    fmt.Sprintf("%s duration %s is outside the %s..%s STS accepts", kind, FmtDuration(d), FmtDuration(MinSTSDuration), FmtDuration(maxD)),
+		Msg:    fmt.Sprintf("%s duration %s is outside the %s..%s STS accepts", kind, FormatDuration(d), FormatDuration(MinSTSDuration), FormatDuration(maxD)),
 		Advice: "pick a duration in that range with --duration, duration_seconds or the AWS_*_TTL variables"}
 }
 
@@ -348,8 +348,8 @@ func tagsParam(tags map[string]string) string {
 	return b.String()
 }
 
-// FmtDuration prints 1h, 90m, 8h, 1h30m rather than Go's 1h0m0s.
-func FmtDuration(d time.Duration) string {
+// FormatDuration prints 1h, 90m, 8h, 1h30m rather than Go's 1h0m0s.
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
@@ -359,9 +359,6 @@ func FmtDuration(d time.Duration) string {
 	}
 	return s
 }
-
-// FormatDuration is FmtDuration for the CLI.
-func FormatDuration(d time.Duration) string { return FmtDuration(d) }
 
 // mfaProcessFor is the first mfa_process among profiles that use the MFA
 // device serial.

@@ -22,7 +22,7 @@ func stepLine(s Step) string {
 		b.WriteString(" mfa=" + s.MFASerial[strings.LastIndex(s.MFASerial, "/")+1:])
 	}
 	if s.Duration != 0 {
-		fmt.Fprintf(&b, " %s (%s)", FmtDuration(s.Duration), s.DurationReason)
+		fmt.Fprintf(&b, " %s (%s)", FormatDuration(s.Duration), s.DurationReason)
 	}
 	return b.String()
 }
