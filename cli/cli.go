@@ -23,6 +23,7 @@ type CLI struct {
 	Remove  RemoveCmd  `cmd:"" aliases:"rm" help:"Remove an access key and its cached sessions from the keychain."`
 	List    ListCmd    `cmd:"" aliases:"ls" help:"List profiles, stored access keys and cached sessions."`
 	Explain ExplainCmd `cmd:"" help:"Show the chain of STS calls a profile needs, without calling AWS or reading secrets."`
+	Policy  PolicyCmd  `cmd:"" help:"Print the IAM trust and identity policies a profile's chain needs, as JSON or Terraform."`
 	Exec    ExecCmd    `cmd:"" help:"Run a command with a profile's AWS credentials in its environment."`
 	Export  ExportCmd  `cmd:"" help:"Print a profile's AWS credentials (env, export-env, json for credential_process, ini)."`
 	Clear   ClearCmd   `cmd:"" help:"Remove cached sessions from the keychain."`

@@ -65,6 +65,8 @@ func TestREADMEExample(t *testing.T) {
 
 	need(t, commands, "rolevault explain prod")
 	expect(t, e.Run(t, "explain", "prod"), 0, "444444444444")
+	need(t, commands, "rolevault policy --all")
+	expect(t, e.Run(t, "policy", "--all"), 0, `out:"sts:AssumeRole"`, "out:arn:aws:iam::444444444444:role/admin")
 
 	need(t, commands, "rolevault exec prod -- ")
 	expect(t, e.Run(t, "exec", "prod", "--", "sh", "-c", `echo "region=$AWS_REGION"`), 0, "out:region="+region("prod")+"\n")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -13,6 +14,12 @@ import (
 type Fixture struct {
 	Users []FixtureUser `json:"users"`
 	Roles []FixtureRole `json:"roles"`
+	// Groups carry identity policies for their member users; see
+	// PutGroupPolicy.
+	Groups []FixtureGroup `json:"groups,omitempty"`
+	// ClockOffsetSeconds skews the emulator's Date header and signature
+	// check (see SetClockOffset).
+	ClockOffsetSeconds int `json:"clockOffsetSeconds,omitempty"`
 	// MaxSessionLifetimeSeconds, when set, caps every issued session (see
 	// SetMaxSessionLifetime).
 	MaxSessionLifetimeSeconds int `json:"maxSessionLifetimeSeconds,omitempty"`
@@ -26,6 +33,17 @@ type FixtureUser struct {
 	Name       string             `json:"name"`
 	AccessKeys []FixtureAccessKey `json:"accessKeys"`
 	MFADevices []FixtureMFADevice `json:"mfaDevices"`
+	// Groups the user is a member of (in its account).
+	Groups []string `json:"groups,omitempty"`
+	// Policies are inline identity policies by name, as IAM JSON.
+	Policies map[string]json.RawMessage `json:"policies,omitempty"`
+}
+
+// FixtureGroup is an IAM group with inline identity policies.
+type FixtureGroup struct {
+	Account  string                     `json:"account"`
+	Name     string                     `json:"name"`
+	Policies map[string]json.RawMessage `json:"policies"`
 }
 
 // FixtureAccessKey is a long-term key pair.
@@ -48,6 +66,11 @@ type FixtureRole struct {
 	ExternalID                string   `json:"externalId,omitempty"`
 	MaxSessionDurationSeconds int      `json:"maxSessionDurationSeconds,omitempty"`
 	WebIdentityTokens         []string `json:"webIdentityTokens,omitempty"`
+	// TrustPolicy is the role's trust policy as IAM JSON, instead of
+	// trust, requireMFA and externalId.
+	TrustPolicy json.RawMessage `json:"trustPolicy,omitempty"`
+	// Policies are the role's inline identity policies (role chaining).
+	Policies map[string]json.RawMessage `json:"policies,omitempty"`
 }
 
 // LoadFixture reads a fixture file. Unknown fields are errors, so a typo
@@ -85,6 +108,23 @@ func (s *Server) Apply(f *Fixture) error {
 				return err
 			}
 		}
+		for _, g := range u.Groups {
+			if err := s.AddUserToGroup(u.Account, g, u.Name); err != nil {
+				return err
+			}
+		}
+		for _, name := range sortedNames(u.Policies) {
+			if err := s.PutUserPolicy(u.Account, u.Name, name, string(u.Policies[name])); err != nil {
+				return err
+			}
+		}
+	}
+	for _, g := range f.Groups {
+		for _, name := range sortedNames(g.Policies) {
+			if err := s.PutGroupPolicy(g.Account, g.Name, name, string(g.Policies[name])); err != nil {
+				return err
+			}
+		}
 	}
 	for _, r := range f.Roles {
 		err := s.AddRole(r.Arn, RoleOptions{
@@ -93,12 +133,28 @@ func (s *Server) Apply(f *Fixture) error {
 			ExternalID:         r.ExternalID,
 			MaxSessionDuration: time.Duration(r.MaxSessionDurationSeconds) * time.Second,
 			WebIdentityTokens:  r.WebIdentityTokens,
+			TrustPolicy:        string(r.TrustPolicy),
 		})
 		if err != nil {
 			return err
 		}
+		for _, name := range sortedNames(r.Policies) {
+			if err := s.PutRolePolicy(r.Arn, name, string(r.Policies[name])); err != nil {
+				return err
+			}
+		}
 	}
+	s.SetClockOffset(time.Duration(f.ClockOffsetSeconds) * time.Second)
 	s.SetMaxSessionLifetime(time.Duration(f.MaxSessionLifetimeSeconds) * time.Second)
 	s.SetKeyPropagationDelay(time.Duration(f.KeyPropagationDelaySeconds) * time.Second)
 	return nil
+}
+
+func sortedNames(m map[string]json.RawMessage) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

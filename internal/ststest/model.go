@@ -52,6 +52,9 @@ type Session struct {
 	// caller's session, which is what aws:MultiFactorAuthPresent means.
 	MFA       bool
 	MFASerial string
+	// MFAAuthenticated is when that MFA code was checked; aws:MultiFactorAuthAge
+	// counts from it along the whole chain.
+	MFAAuthenticated time.Time
 
 	SourceIdentity    string
 	Tags              map[string]string
@@ -78,6 +81,10 @@ type RoleOptions struct {
 	RequireMFA bool
 	// ExternalID adds the sts:ExternalId condition.
 	ExternalID string
+	// TrustPolicy, when set, is the role's trust policy as IAM JSON (see
+	// policy.go for the subset emulated); Trust, RequireMFA and ExternalID
+	// must then be empty.
+	TrustPolicy string
 	// MaxSessionDuration is the role's setting, 1h (the default) to 12h.
 	MaxSessionDuration time.Duration
 	// WebIdentityTokens are the tokens AssumeRoleWithWebIdentity accepts
@@ -97,6 +104,11 @@ type AccessKey struct {
 	// Usable is when the key starts to authenticate; see
 	// SetKeyPropagationDelay.
 	Usable time.Time
+	// LastUsed, LastUsedService and LastUsedRegion are what
+	// GetAccessKeyLastUsed reports: the newest request signed with the key.
+	LastUsed        time.Time
+	LastUsedService string
+	LastUsedRegion  string
 }
 
 type user struct {
@@ -104,6 +116,7 @@ type user struct {
 	created           time.Time
 	keys              []*AccessKey
 	mfa               []*mfaDevice
+	groups            []string
 }
 
 func (u *user) arn() string { return "arn:aws:iam::" + u.account + ":user/" + u.name }
@@ -122,6 +135,7 @@ type role struct {
 	arn, account, name, id string
 	created                time.Time
 	opts                   RoleOptions
+	trust                  *policyDoc // parsed opts.TrustPolicy, nil without one
 }
 
 var (
@@ -247,11 +261,27 @@ func (s *Server) AddRole(arn string, opts RoleOptions) error {
 	if opts.MaxSessionDuration < time.Hour || opts.MaxSessionDuration > 12*time.Hour {
 		return fmt.Errorf("ststest: role %s: MaxSessionDuration %v is outside AWS's 1h..12h", arn, opts.MaxSessionDuration)
 	}
+	var trust *policyDoc
+	if opts.TrustPolicy != "" {
+		if len(opts.Trust) > 0 || opts.RequireMFA || opts.ExternalID != "" {
+			return fmt.Errorf("ststest: role %s: TrustPolicy replaces Trust, RequireMFA and ExternalID; set one or the other", arn)
+		}
+		p, err := parsePolicy(opts.TrustPolicy)
+		if err != nil {
+			return fmt.Errorf("ststest: role %s trust policy: %w", arn, err)
+		}
+		for i, st := range p.statements {
+			if st.principals == nil {
+				return fmt.Errorf("ststest: role %s trust policy statement %d has no Principal", arn, i+1)
+			}
+		}
+		trust = p
+	}
 	opts.Trust = slices.Clone(opts.Trust)
 	opts.WebIdentityTokens = slices.Clone(opts.WebIdentityTokens)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.roles[arn] = &role{arn: arn, account: account, name: name, id: newRoleID(), created: s.now(), opts: opts}
+	s.roles[arn] = &role{arn: arn, account: account, name: name, id: newRoleID(), created: s.now(), opts: opts, trust: trust}
 	return nil
 }
 

@@ -32,6 +32,13 @@ type Server struct {
 	sessionOrder []string
 	signin       map[string]*signinToken
 
+	// Identity policies by user key, group key (account/name) and role ARN;
+	// see policy.go.
+	userPolicies       map[string][]namedPolicy
+	groupPolicies      map[string][]namedPolicy
+	rolePolicies       map[string][]namedPolicy
+	identityConfigured bool
+
 	calls     map[string]int
 	mfaChecks int
 	history   []Call
@@ -45,6 +52,7 @@ type Server struct {
 	maxLifetime time.Duration
 	propagation time.Duration
 	iamRegion   string
+	clockOffset time.Duration
 
 	ts     *httptest.Server
 	tmpDir string
@@ -60,9 +68,13 @@ func New() *Server {
 		roles:    map[string]*role{},
 		sessions: map[string]*Session{},
 		signin:   map[string]*signinToken{},
-		calls:    map[string]int{},
-		latency:  map[string]time.Duration{},
-		hooks:    map[string][]func(Call){},
+
+		userPolicies:  map[string][]namedPolicy{},
+		groupPolicies: map[string][]namedPolicy{},
+		rolePolicies:  map[string][]namedPolicy{},
+		calls:         map[string]int{},
+		latency:       map[string]time.Duration{},
+		hooks:         map[string][]func(Call){},
 	}
 }
 
@@ -179,6 +191,17 @@ func (s *Server) SetSignatureClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sigClock = now
+}
+
+// SetClockOffset makes the emulator's idea of the wall clock run d ahead
+// of this machine's (behind for negative d), as when the client's clock is
+// off by -d: the Date header of every answer and the signature date check
+// use it. Five minutes or more makes SigV4 requests fail with
+// SignatureDoesNotMatch, as AWS's do. It does not move SetNow's clock.
+func (s *Server) SetClockOffset(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clockOffset = d
 }
 
 // Now is the emulator's current time, for computing MFA codes.
@@ -446,6 +469,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	requestID := newRequestID()
+	s.mu.Lock()
+	offset := s.clockOffset
+	s.mu.Unlock()
+	if offset != 0 {
+		// net/http keeps a Date header the handler set.
+		w.Header().Set("Date", time.Now().Add(offset).UTC().Format(http.TimeFormat))
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil || len(body) > maxBodyBytes {
 		writeError(w, stsNamespace, newError(http.StatusBadRequest, "MalformedInput", "The request body could not be read."), requestID)

@@ -84,6 +84,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, params url.Values) (
 	if s.sigClock != nil {
 		wall = s.sigClock()
 	}
+	wall = wall.Add(s.clockOffset)
 	s.mu.Unlock()
 	if e := checkSkew(t, wall); e != nil {
 		return res, e
@@ -162,6 +163,13 @@ func (s *Server) authenticate(r *http.Request, body []byte, params url.Values) (
 	if res.service == "iam" && c.session != nil &&
 		((c.session.Kind == KindSessionToken && !c.session.MFA) || c.session.Kind == KindFederationToken) {
 		return res, newError(http.StatusForbidden, "InvalidClientTokenId", msgInvalidToken)
+	}
+	if c.session == nil {
+		s.mu.Lock()
+		if k := s.keys[akid]; k != nil {
+			k.LastUsed, k.LastUsedService, k.LastUsedRegion = s.now().UTC().Truncate(time.Second), res.service, region
+		}
+		s.mu.Unlock()
 	}
 	res.caller = c
 	return res, nil

@@ -52,8 +52,13 @@ func (s *Server) getSessionToken(c *caller, p url.Values) ([]node, *apiError) {
 		}
 		mfa = true
 	}
+	mfaAt := time.Time{}
+	if mfa {
+		mfaAt = s.now()
+	}
 	ss := s.issue(&Session{
 		Kind:              KindSessionToken,
+		MFAAuthenticated:  mfaAt,
 		Account:           c.user.account,
 		Arn:               c.user.arn(),
 		UserID:            c.user.id,
@@ -132,19 +137,50 @@ func (s *Server) assumeRole(c *caller, p url.Values) ([]node, *apiError) {
 	}
 	mfa := c.session != nil && c.session.MFA
 	mfaSerial := ""
+	var mfaAt time.Time
 	if c.session != nil {
-		mfaSerial = c.session.MFASerial
+		mfaSerial, mfaAt = c.session.MFASerial, c.session.MFAAuthenticated
 	}
 	if hasSerial {
 		if e := s.verifyMFA(c, serial, code); e != nil {
 			return nil, e
 		}
-		mfa, mfaSerial = true, serial
+		mfa, mfaSerial, mfaAt = true, serial, s.now()
+	}
+	// Each action the request needs must be allowed by the caller's
+	// identity policies and by the role's trust policy; AWS words the
+	// refusal the same whichever side is missing.
+	actions := []string{"sts:AssumeRole"}
+	if len(sp.tags) > 0 {
+		actions = append(actions, "sts:TagSession")
+	}
+	if srcID != "" {
+		actions = append(actions, "sts:SetSourceIdentity")
 	}
 	r := s.roles[roleArn]
-	if r == nil || !trusts(r, c) || (r.opts.RequireMFA && !mfa) ||
-		(r.opts.ExternalID != "" && r.opts.ExternalID != extID) {
-		return nil, errNotAuthorized(c.arn(), "sts:AssumeRole", roleArn)
+	trustCtx := map[string]string{}
+	if extID != "" {
+		trustCtx["sts:externalid"] = extID
+	}
+	if srcID != "" {
+		trustCtx["sts:sourceidentity"] = srcID
+	}
+	for _, a := range actions {
+		if !s.identityAllows(c, a, roleArn, hasSerial) {
+			return nil, errNotAuthorized(c.arn(), a, roleArn)
+		}
+		switch {
+		case r == nil:
+			return nil, errNotAuthorized(c.arn(), a, roleArn)
+		case r.trust != nil:
+			if !s.trustAllows(r, c, a, hasSerial, trustCtx) {
+				return nil, errNotAuthorized(c.arn(), a, roleArn)
+			}
+		case a == "sts:AssumeRole":
+			if !trusts(r, c) || (r.opts.RequireMFA && !mfa) || (r.opts.ExternalID != "" && r.opts.ExternalID != extID) {
+				return nil, errNotAuthorized(c.arn(), a, roleArn)
+			}
+		}
 	}
 
 	chained := c.session != nil
@@ -199,6 +235,7 @@ func (s *Server) assumeRole(c *caller, p url.Values) ([]node, *apiError) {
 		PolicyArns:        sp.policyArns,
 		MFA:               mfa,
 		MFASerial:         serialIf(mfa, mfaSerial),
+		MFAAuthenticated:  mfaAt,
 		SourceIdentity:    srcID,
 		Tags:              tags,
 		TransitiveTagKeys: transitive,
@@ -255,6 +292,10 @@ func (s *Server) getFederationToken(c *caller, p url.Values) ([]node, *apiError)
 	}
 	if c.session != nil {
 		return nil, errAccessDenied("Cannot call GetFederationToken with session credentials")
+	}
+	fedArn := "arn:aws:sts::" + c.user.account + ":federated-user/" + name
+	if !s.identityAllows(c, "sts:GetFederationToken", fedArn, false) {
+		return nil, errNotAuthorized(c.arn(), "sts:GetFederationToken", fedArn)
 	}
 	if !set {
 		dur = 43200
