@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rolevault/rolevault/console"
@@ -153,7 +153,7 @@ func (p *Provider) iamClient(pl *plan.Plan, creds aws.Credentials) (*iam.Client,
 	o := iam.Options{
 		Region:      part.IAMRegion,
 		HTTPClient:  p.client(pl),
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
+		Credentials: awscreds.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
 	}
 	if ep := iamEndpoint(pl); ep != "" {
 		o.BaseEndpoint = aws.String(ep)

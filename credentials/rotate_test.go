@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rolevault/rolevault/config"
 	"github.com/rolevault/rolevault/keychain"
@@ -45,7 +45,7 @@ func (w *world) rotate(t *testing.T, p *config.Profile, noSession bool, keys Key
 // works reports whether AWS accepts c, as any SDK using it would find out.
 func (w *world) works(c aws.Credentials) bool {
 	client := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(w.url),
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)})
+		Credentials: awscreds.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)})
 	_, err := client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	return err == nil
 }

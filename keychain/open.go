@@ -144,6 +144,7 @@ func (g *Options) openBackend(cfg keyring.Config, b keyring.BackendType) (keyrin
 	return &checkedKeyring{Keyring: kr, g: g, backend: b, cfg: cfg}, nil
 }
 
+// KnownBackend reports whether b is one of BackendNames.
 func KnownBackend(b keyring.BackendType) bool {
 	for _, k := range BackendNames {
 		if k == b {
@@ -162,6 +163,7 @@ func registered(b keyring.BackendType) bool {
 	return false
 }
 
+// JoinBackends lists backends as "a, b, c", for messages and help.
 func JoinBackends(bs []keyring.BackendType) string {
 	s := make([]string, len(bs))
 	for i, b := range bs {
