@@ -36,8 +36,8 @@ type Config struct {
 	// keys before the first section); the CLI prints them to stderr.
 	Warnings []string
 
-	config      IniFile
-	credentials IniFile
+	config      iniFile
+	credentials iniFile
 
 	profiles    map[string]*profileSections
 	ssoSessions map[string]*sectionSource
@@ -51,9 +51,9 @@ type Config struct {
 	slab []profileSections // backing store for profiles' values while indexing
 }
 
-// IniFile is one file's path and raw bytes. The bytes stay for lazy
+// iniFile is one file's path and raw bytes. The bytes stay for lazy
 // parsing and for finding line numbers in errors.
-type IniFile struct {
+type iniFile struct {
 	path string
 	data []byte
 }
@@ -84,13 +84,13 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewConfig(IniFile{cfgPath, cfgData}, IniFile{credPath, credData}, lookup, false)
+	return newConfig(iniFile{cfgPath, cfgData}, iniFile{credPath, credData}, lookup, false)
 }
 
-// NewConfig indexes the two files' contents. wholeParse forces ini.v1 to
+// newConfig indexes the two files' contents. wholeParse forces ini.v1 to
 // parse each file whole, which the fuzz test uses to check that the
 // indexed path reads exactly what ini.v1 reads.
-func NewConfig(cfg, creds IniFile, lookup func(string) (string, bool), wholeParse bool) (*Config, error) {
+func newConfig(cfg, creds iniFile, lookup func(string) (string, bool), wholeParse bool) (*Config, error) {
 	c := &Config{
 		config:      cfg,
 		credentials: creds,
@@ -100,7 +100,7 @@ func NewConfig(cfg, creds IniFile, lookup func(string) (string, bool), wholePars
 		services:    make(map[string]*sectionSource),
 	}
 	for _, f := range []struct {
-		f     *IniFile
+		f     *iniFile
 		creds bool
 	}{{&c.config, false}, {&c.credentials, true}} {
 		var err error

@@ -22,7 +22,7 @@ type profileSections struct {
 // or sso-session ("[default]" and "[profile default]", or a section written
 // twice), in file order: later keys win, as within one section.
 type sectionSource struct {
-	file   *IniFile
+	file   *iniFile
 	chunks []span         // byte ranges of the sections, each from its header line (indexed path)
 	parsed []*ini.Section // the sections themselves (whole-file path)
 	// parsedSuffix holds, per section of parsed, the continuation lines
@@ -204,7 +204,7 @@ func unquote(s string) string {
 var sectionsWeIgnoreQuietly = map[string]bool{"plugins": true, "preview": true, "cli": true}
 
 // index records where each profile and sso-session of f is defined.
-func (c *Config) index(f *IniFile, creds bool) error {
+func (c *Config) index(f *iniFile, creds bool) error {
 	headers, preamble, err := scanINI(f.path, f.data)
 	if errors.Is(err, errNeedFullParse) {
 		return c.indexParsed(f, creds)
@@ -236,7 +236,7 @@ func (c *Config) index(f *IniFile, creds bool) error {
 
 // indexParsed is index for files the scan declines: ini.v1 parses the
 // whole file and we keep its sections.
-func (c *Config) indexParsed(f *IniFile, creds bool) error {
+func (c *Config) indexParsed(f *iniFile, creds bool) error {
 	clean, suffix, n := splitContinuations(f.data)
 	parsed, err := ini.LoadSources(iniLoadOptions, clean)
 	if err == nil && suffix != nil && len(parsed.Sections()) != n+1 {
@@ -271,7 +271,7 @@ func (c *Config) indexParsed(f *IniFile, creds bool) error {
 
 // sourceFor returns the sectionSource a section header adds to, or nil
 // (with a warning when useful) for sections that are neither.
-func (c *Config) sourceFor(f *IniFile, raw string, creds bool) *sectionSource {
+func (c *Config) sourceFor(f *iniFile, raw string, creds bool) *sectionSource {
 	kind, name := classifySection(raw, creds)
 	switch kind {
 	case sectionProfile:
