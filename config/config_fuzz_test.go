@@ -72,10 +72,10 @@ func checkMessage(t *testing.T, what, msg string) {
 
 func checkLoadConfig(t *testing.T, env func(string) (string, bool), config, credentials string) {
 	{
-		cfg := IniFile{path: "config", data: []byte(config)}
-		creds := IniFile{path: "credentials", data: []byte(credentials)}
-		c, err := NewConfig(cfg, creds, env, false)
-		whole, wholeErr := NewConfig(cfg, creds, env, true)
+		cfg := iniFile{path: "config", data: []byte(config)}
+		creds := iniFile{path: "credentials", data: []byte(credentials)}
+		c, err := newConfig(cfg, creds, env, false)
+		whole, wholeErr := newConfig(cfg, creds, env, true)
 		if (err == nil) != (wholeErr == nil) {
 			t.Fatalf("indexed load: %v; whole-file load: %v", err, wholeErr)
 		}

@@ -78,7 +78,7 @@ func TestContinuationLinesMatchSDK(t *testing.T) {
 				t.Fatalf("SDK: %v", err)
 			}
 			for _, whole := range []bool{false, true} {
-				c, err := NewConfig(IniFile{path: path, data: []byte(tc.config)}, IniFile{path: "creds"}, mapEnv(nil), whole)
+				c, err := newConfig(iniFile{path: path, data: []byte(tc.config)}, iniFile{path: "creds"}, mapEnv(nil), whole)
 				if err != nil {
 					t.Fatalf("rolevault (whole=%v): %v", whole, err)
 				}

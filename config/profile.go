@@ -10,37 +10,12 @@ type Profile struct {
 	Name string
 	File string // the config file the profile was read from, for error messages
 
-	Region string
-	// EndpointURL is the endpoint for every service (AWS_ENDPOINT_URL or
-	// the profile's endpoint_url), what a child is told; STSEndpointURL and
-	// IAMEndpointURL are what rolevault's own STS and IAM calls use, after
-	// the service-specific settings (see buildEndpoints). All three are
-	// empty when IgnoreConfiguredEndpointURLs.
-	EndpointURL                  string
-	STSEndpointURL               string
-	IAMEndpointURL               string
-	IgnoreConfiguredEndpointURLs bool
-	STSRegionalEndpoints         string // "regional" or "legacy"
-	// CABundle is the PEM file of CAs for HTTPS: AWS_CA_BUNDLE, else the
-	// profile's ca_bundle.
-	CABundle string
-
-	MFASerial  string
-	MFAProcess string
-
-	RoleARN               string
-	RoleSessionName       string
-	ExternalID            string
-	SourceIdentity        string
-	SessionTags           map[string]string
-	TransitiveSessionTags []string
-
-	// Durations; zero means "use the default for that call" (see plan.go).
-	AssumeRoleDuration          time.Duration // duration_seconds, AWS_ASSUME_ROLE_TTL, --duration
-	SessionTokenDuration        time.Duration // AWS_SESSION_TOKEN_TTL, --duration
-	ChainedSessionTokenDuration time.Duration // AWS_CHAINED_SESSION_TOKEN_TTL
-	FederationTokenDuration     time.Duration // AWS_FEDERATION_TOKEN_TTL
-	MinTTL                      time.Duration // AWS_MIN_TTL; zero means DefaultMinTTL
+	Region       string
+	Endpoints    // endpoint URLs and the CA bundle
+	RoleSettings // what AssumeRole sends
+	Durations    // session lifetimes asked for
+	MFASerial    string
+	MFAProcess   string
 
 	CredentialSource        string // "Environment" is the only one supported
 	CredentialProcess       string
@@ -71,6 +46,44 @@ type Profile struct {
 	// in plain text, deprecated keys), for the CLI to print on stderr. The
 	// target profile carries those of its whole source chain.
 	Warnings []string
+}
+
+// Endpoints are where rolevault's own AWS calls go, and what a child is told.
+//
+// EndpointURL is the endpoint for every service (AWS_ENDPOINT_URL or the
+// profile's endpoint_url), what a child is told; STSEndpointURL and
+// IAMEndpointURL are what rolevault's own STS and IAM calls use, after the
+// service-specific settings (see buildEndpoints). All three are empty when
+// IgnoreConfiguredEndpointURLs.
+type Endpoints struct {
+	EndpointURL                  string
+	STSEndpointURL               string
+	IAMEndpointURL               string
+	IgnoreConfiguredEndpointURLs bool
+	STSRegionalEndpoints         string // "regional" or "legacy"
+	// CABundle is the PEM file of CAs for HTTPS: AWS_CA_BUNDLE, else the
+	// profile's ca_bundle.
+	CABundle string
+}
+
+// RoleSettings are what an AssumeRole of the profile's role sends.
+type RoleSettings struct {
+	RoleARN               string
+	RoleSessionName       string
+	ExternalID            string
+	SourceIdentity        string
+	SessionTags           map[string]string
+	TransitiveSessionTags []string
+}
+
+// Durations are the lifetimes a profile asks for; zero means "use the
+// default for that call" (see the plan package).
+type Durations struct {
+	AssumeRoleDuration          time.Duration // duration_seconds, AWS_ASSUME_ROLE_TTL, --duration
+	SessionTokenDuration        time.Duration // AWS_SESSION_TOKEN_TTL, --duration
+	ChainedSessionTokenDuration time.Duration // AWS_CHAINED_SESSION_TOKEN_TTL
+	FederationTokenDuration     time.Duration // AWS_FEDERATION_TOKEN_TTL
+	MinTTL                      time.Duration // AWS_MIN_TTL; zero means DefaultMinTTL
 }
 
 // SSOSettings are the IAM Identity Center keys of a profile, merged from its

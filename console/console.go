@@ -337,6 +337,8 @@ func NewOneTimeLink(target string) (*OneTimeLink, error) {
 	return l, nil
 }
 
+// ServeHTTP answers the link's one GET on its own host and path with a
+// redirect to the target; anything else, and any second request, fails.
 func (l *OneTimeLink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Host != l.host {

@@ -2,19 +2,14 @@ package credentials
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rolevault/rolevault/config"
-	"github.com/rolevault/rolevault/console"
-	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/plan"
 )
 
@@ -180,19 +175,11 @@ func (p *Provider) Rotate(ctx context.Context, pl *plan.Plan, keys KeyReadWriter
 	}
 	res.OldKeyID = old.AccessKeyID
 
-	caller, err := p.Retrieve(ctx, pl)
+	caller, userARN, err := p.rotatingUser(ctx, pl, profile)
 	if err != nil {
 		return nil, err
 	}
-	who, err := p.stsClient(pl, &caller).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return nil, p.explainSTSError(ctx, pl, pl.Steps[len(pl.Steps)-1], caller, "", err)
-	}
-	res.UserARN = aws.ToString(who.Arn)
-	if !strings.Contains(res.UserARN, ":user/") && !strings.HasSuffix(res.UserARN, ":root") {
-		return nil, &RotateError{Msg: fmt.Sprintf("the key stored for profile %q acts as %s, which is not an IAM user; only an IAM user's access keys can be rotated", profile, res.UserARN),
-			HintLine: "store the IAM user's own access key with 'rolevault add " + profile + "'"}
-	}
+	res.UserARN = userARN
 	usingMFA := len(pl.Steps) > 1
 	how := "with the stored key itself"
 	if usingMFA {
@@ -231,78 +218,124 @@ func (p *Provider) Rotate(ctx context.Context, pl *plan.Plan, keys KeyReadWriter
 	res.NewKeyID = fresh.AccessKeyID
 	progress("Created access key %s", fresh.AccessKeyID)
 
-	if err := keys.Set(profile, fresh); err != nil {
-		// What the keychain holds now is read back, not assumed: a store
-		// can fail after it wrote, and a backend may lose the old value.
-		switch held, rerr := keys.Get(profile); {
-		case rerr == nil && sameKey(held, fresh):
-			progress("Storing %s reported an error (%v), but the keychain holds it", fresh.AccessKeyID, err)
-		case rerr == nil && sameKey(held, old):
-			ctx, cancel := cleanupContext(ctx)
-			defer cancel()
-			return res, p.undoNewKey(ctx, client, res,
-				fmt.Sprintf("could not store the new key %s in the keychain (%v)", fresh.AccessKeyID, err), err)
-		default:
-			what := fmt.Sprintf("reading it back failed (%v)", rerr)
-			if rerr == nil {
-				what = "it now holds " + held.AccessKeyID
-			}
-			return res, &RotateError{
-				Msg: fmt.Sprintf("could not store the new key %s in the keychain (%v), and the keychain no longer holds the old key %s: %s; both keys are active in AWS, and the new key's secret is lost",
-					fresh.AccessKeyID, err, old.AccessKeyID, what),
-				HintLine: "store the old key again with 'rolevault add " + profile + "' if you have it, then delete the new one: aws iam delete-access-key --access-key-id " + fresh.AccessKeyID,
-				Err:      err,
-			}
-		}
+	if err := p.storeNewKey(ctx, client, keys, res, old, fresh, progress); err != nil {
+		return res, err
 	}
 	res.Stored = true
 	progress("Stored %s in the keychain for profile %s", fresh.AccessKeyID, profile)
 
 	if err := p.waitForKey(ctx, pl, fresh, res.UserARN, opts, progress); err != nil {
-		// The new key is not known to work: put the old one back before
-		// anything else, since it is the one known to work. This runs on
-		// Ctrl-C too, so it must not use the cancelled context.
-		ctx, cancel := cleanupContext(ctx)
-		defer cancel()
-		rerr := keys.Set(profile, old)
-		if rerr == nil {
-			if held, gerr := keys.Get(profile); gerr != nil {
-				rerr = fmt.Errorf("reading it back: %w", gerr)
-			} else if !sameKey(held, old) {
-				rerr = fmt.Errorf("reading it back gave %s", held.AccessKeyID)
-			}
-		}
-		if rerr != nil {
-			holds := "the keychain holds neither key now (reading it back failed)"
-			if held, gerr := keys.Get(profile); gerr == nil && sameKey(held, fresh) {
-				holds = "the keychain holds " + fresh.AccessKeyID
-			} else if gerr == nil {
-				holds = "the keychain holds " + held.AccessKeyID
-			}
-			return res, &RotateError{
-				Msg: fmt.Sprintf("the new key %s was not accepted by AWS (%v), and putting the old key %s back in the keychain failed (%v); %s, and both keys are active in AWS",
-					fresh.AccessKeyID, err, old.AccessKeyID, rerr, holds),
-				HintLine: "try 'rolevault exec " + profile + " -- aws sts get-caller-identity' in a minute; if it fails, store the old key again with 'rolevault add " + profile + "'",
-				Err:      err,
-			}
-		}
-		res.Stored = false
-		return res, p.undoNewKey(ctx, client, res,
-			fmt.Sprintf("the new key %s was not accepted by AWS (%v); the keychain holds the old key %s again", fresh.AccessKeyID, err, old.AccessKeyID), err)
+		return res, p.restoreOldKey(ctx, client, keys, res, old, fresh, err)
 	}
 	progress("AWS accepts the new key %s", fresh.AccessKeyID)
 
-	_, err = client.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(old.AccessKeyID)})
+	if err := p.deleteOldKey(ctx, pl, client, old, fresh, usingMFA); err != nil {
+		return res, err
+	}
+	progress("Deleted the old access key %s", old.AccessKeyID)
+	return res, nil
+}
+
+// rotatingUser gets the plan's credentials and the IAM user they act as,
+// refusing anything that is not an IAM user (a role's keys cannot be rotated).
+func (p *Provider) rotatingUser(ctx context.Context, pl *plan.Plan, profile string) (aws.Credentials, string, error) {
+	caller, err := p.Retrieve(ctx, pl)
+	if err != nil {
+		return caller, "", err
+	}
+	who, err := p.stsClient(pl, &caller).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return caller, "", p.explainSTSError(ctx, pl, pl.Steps[len(pl.Steps)-1], caller, "", err)
+	}
+	userARN := aws.ToString(who.Arn)
+	if !strings.Contains(userARN, ":user/") && !strings.HasSuffix(userARN, ":root") {
+		return caller, "", &RotateError{Msg: fmt.Sprintf("the key stored for profile %q acts as %s, which is not an IAM user; only an IAM user's access keys can be rotated", profile, userARN),
+			HintLine: "store the IAM user's own access key with 'rolevault add " + profile + "'"}
+	}
+	return caller, userARN, nil
+}
+
+// storeNewKey stores the key IAM just created. When the store reports a
+// failure, what the keychain holds is read back, not assumed: a store can
+// fail after it wrote, and a backend may lose the old value. It returns nil
+// when the keychain holds the new key.
+func (p *Provider) storeNewKey(ctx context.Context, client *iam.Client, keys KeyReadWriter, res *RotateResult, old, fresh aws.Credentials, progress func(string, ...any)) error {
+	profile := res.Profile
+	err := keys.Set(profile, fresh)
+	if err == nil {
+		return nil
+	}
+	switch held, rerr := keys.Get(profile); {
+	case rerr == nil && sameKey(held, fresh):
+		progress("Storing %s reported an error (%v), but the keychain holds it", fresh.AccessKeyID, err)
+	case rerr == nil && sameKey(held, old):
+		ctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		return p.undoNewKey(ctx, client, res,
+			fmt.Sprintf("could not store the new key %s in the keychain (%v)", fresh.AccessKeyID, err), err)
+	default:
+		what := fmt.Sprintf("reading it back failed (%v)", rerr)
+		if rerr == nil {
+			what = "it now holds " + held.AccessKeyID
+		}
+		return &RotateError{
+			Msg: fmt.Sprintf("could not store the new key %s in the keychain (%v), and the keychain no longer holds the old key %s: %s; both keys are active in AWS, and the new key's secret is lost",
+				fresh.AccessKeyID, err, old.AccessKeyID, what),
+			HintLine: "store the old key again with 'rolevault add " + profile + "' if you have it, then delete the new one: aws iam delete-access-key --access-key-id " + fresh.AccessKeyID,
+			Err:      err,
+		}
+	}
+	return nil
+}
+
+// restoreOldKey runs when the new key is not known to work (err): it puts
+// the old key back before anything else, since that is the one known to
+// work, then deletes the new key. It runs on Ctrl-C too, so it must not use
+// the cancelled context.
+func (p *Provider) restoreOldKey(ctx context.Context, client *iam.Client, keys KeyReadWriter, res *RotateResult, old, fresh aws.Credentials, err error) error {
+	profile := res.Profile
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	rerr := keys.Set(profile, old)
+	if rerr == nil {
+		if held, gerr := keys.Get(profile); gerr != nil {
+			rerr = fmt.Errorf("reading it back: %w", gerr)
+		} else if !sameKey(held, old) {
+			rerr = fmt.Errorf("reading it back gave %s", held.AccessKeyID)
+		}
+	}
+	if rerr != nil {
+		holds := "the keychain holds neither key now (reading it back failed)"
+		if held, gerr := keys.Get(profile); gerr == nil && sameKey(held, fresh) {
+			holds = "the keychain holds " + fresh.AccessKeyID
+		} else if gerr == nil {
+			holds = "the keychain holds " + held.AccessKeyID
+		}
+		return &RotateError{
+			Msg: fmt.Sprintf("the new key %s was not accepted by AWS (%v), and putting the old key %s back in the keychain failed (%v); %s, and both keys are active in AWS",
+				fresh.AccessKeyID, err, old.AccessKeyID, rerr, holds),
+			HintLine: "try 'rolevault exec " + profile + " -- aws sts get-caller-identity' in a minute; if it fails, store the old key again with 'rolevault add " + profile + "'",
+			Err:      err,
+		}
+	}
+	res.Stored = false
+	return p.undoNewKey(ctx, client, res,
+		fmt.Sprintf("the new key %s was not accepted by AWS (%v); the keychain holds the old key %s again", fresh.AccessKeyID, err, old.AccessKeyID), err)
+}
+
+// deleteOldKey deletes the replaced key once the new one works. A reported
+// failure that in fact deleted it (see keyGone) is success.
+func (p *Provider) deleteOldKey(ctx context.Context, pl *plan.Plan, client *iam.Client, old, fresh aws.Credentials, usingMFA bool) error {
+	_, err := client.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(old.AccessKeyID)})
 	if err != nil && apiCode(err) != "NoSuchEntity" && !p.keyGone(ctx, pl, client, fresh, old.AccessKeyID, usingMFA, err) {
-		return res, &RotateError{
+		return &RotateError{
 			Msg: fmt.Sprintf("the keychain holds the new key %s, which works, but deleting the old key %s failed (%s); both are active in AWS",
 				fresh.AccessKeyID, old.AccessKeyID, iamErrorText(err)),
 			HintLine: "delete the old key yourself: aws iam delete-access-key --access-key-id " + old.AccessKeyID + " (or in the IAM console); until then the next rotate hits IAM's two-key limit",
 			Err:      err,
 		}
 	}
-	progress("Deleted the old access key %s", old.AccessKeyID)
-	return res, nil
+	return nil
 }
 
 // sameKey reports whether a and b are the same access key and secret.
@@ -310,209 +343,8 @@ func sameKey(a, b aws.Credentials) bool {
 	return a.AccessKeyID == b.AccessKeyID && a.SecretAccessKey == b.SecretAccessKey
 }
 
-// keyGone decides whether a DeleteAccessKey that reported failure deleted
-// the key anyway: the reply may be what was lost, and the SDK's retry of a
-// delete that worked fails. Signed with the deleted key itself, IAM no
-// longer knows the signer; otherwise the key list says.
-func (p *Provider) keyGone(ctx context.Context, pl *plan.Plan, client *iam.Client, fresh aws.Credentials, id string, usingMFA bool, err error) bool {
-	if !usingMFA && apiCode(err) == "InvalidClientTokenId" {
-		return true
-	}
-	ids, lerr := listKeyIDs(ctx, client)
-	if lerr != nil {
-		// The signer may be what is gone; ask with the new key instead.
-		nc, cerr := p.iamClient(pl, fresh)
-		if cerr != nil {
-			return false
-		}
-		if ids, lerr = listKeyIDs(ctx, nc); lerr != nil {
-			return false
-		}
-	}
-	return !contains(ids, id)
-}
-
 // cleanupContext is for undoing a half-done rotation: it outlives a Ctrl-C
 // that stopped the rotation, but not by much.
 func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-}
-
-// createFailed phrases a failed CreateAccessKey. Whether IAM made a key
-// anyway is only knowable by listing again.
-func (p *Provider) createFailed(ctx context.Context, client *iam.Client, res *RotateResult, before []string, listed, usingMFA bool, err error) error {
-	msg := fmt.Sprintf("CreateAccessKey for %s failed (%s)", res.UserARN, iamErrorText(err))
-	if listed {
-		if after, lerr := listKeyIDs(ctx, client); lerr == nil {
-			if orphans := minus(after, before); len(orphans) > 0 {
-				return &RotateError{
-					Msg: fmt.Sprintf("%s, but IAM created access key %s anyway and its secret never arrived; the keychain still holds %s, which is live in AWS",
-						msg, strings.Join(orphans, ", "), res.OldKeyID),
-					HintLine: "delete the unusable key (aws iam delete-access-key --access-key-id " + orphans[0] + ", or in the IAM console), then run rotate again",
-					Err:      err,
-				}
-			}
-		}
-	}
-	hint := "run rotate again; --debug shows the request"
-	switch code := apiCode(err); {
-	case code == "LimitExceeded":
-		hint = "the user already has two access keys: delete the one you do not use (aws iam list-access-keys), then run rotate again"
-	case code == "AccessDenied" && !usingMFA:
-		hint = "the user's policy must allow iam:CreateAccessKey on itself; if it requires MFA, set mfa_serial on the profile (and do not pass --no-session)"
-	case code == "AccessDenied":
-		hint = "the user's policy must allow iam:CreateAccessKey, iam:DeleteAccessKey and iam:ListAccessKeys on itself"
-	case code == "" && !listed:
-		hint = "IAM may have created a key anyway: check with 'aws iam list-access-keys' and delete any key other than " + res.OldKeyID + " before running rotate again"
-	}
-	return &RotateError{
-		Msg:      fmt.Sprintf("%s; nothing was changed: the keychain still holds %s, which is live in AWS", msg, res.OldKeyID),
-		HintLine: hint, Err: err,
-	}
-}
-
-// undoNewKey deletes a new key that will not be used, so the user is not left
-// with an unknown second key (and the two-key limit on the next rotate).
-func (p *Provider) undoNewKey(ctx context.Context, client *iam.Client, res *RotateResult, what string, cause error) error {
-	_, err := client.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(res.NewKeyID)})
-	if err == nil || apiCode(err) == "NoSuchEntity" {
-		return &RotateError{
-			Msg:      fmt.Sprintf("%s; deleted %s from AWS again, so only %s is active, and it is the one in the keychain", what, res.NewKeyID, res.OldKeyID),
-			HintLine: "nothing changed; run rotate again (with --debug for details)",
-			Err:      cause,
-		}
-	}
-	return &RotateError{
-		Msg: fmt.Sprintf("%s; deleting %s from AWS also failed (%s), so both %s (in the keychain) and %s are active in AWS",
-			what, res.NewKeyID, iamErrorText(err), res.OldKeyID, res.NewKeyID),
-		HintLine: "delete the unused key: aws iam delete-access-key --access-key-id " + res.NewKeyID + " (or in the IAM console)",
-		Err:      cause,
-	}
-}
-
-// waitForKey asks STS who the new key belongs to until AWS accepts it: IAM
-// takes a few seconds to spread a new key, and until then every call with
-// it fails with InvalidClientTokenId.
-func (p *Provider) waitForKey(ctx context.Context, pl *plan.Plan, creds aws.Credentials, userARN string, opts RotateOptions, progress func(string, ...any)) error {
-	timeout := opts.PropagationTimeout
-	if timeout <= 0 {
-		timeout = DefaultPropagationTimeout
-	}
-	wait := opts.PollInterval
-	if wait <= 0 {
-		wait = time.Second
-	}
-	const maxWait = 8 * time.Second
-	deadline := time.Now().Add(timeout)
-	client := p.stsClient(pl, &creds)
-	for attempt := 1; ; attempt++ {
-		out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err == nil {
-			if got := aws.ToString(out.Arn); got != userARN {
-				return fmt.Errorf("the new key belongs to %s, not %s", got, userARN)
-			}
-			return nil
-		}
-		if ctx.Err() != nil {
-			return keychain.InterruptedWhile(ctx, "waiting for IAM to accept the new access key")
-		}
-		if apiCode(err) != "InvalidClientTokenId" {
-			return fmt.Errorf("GetCallerIdentity with the new key: %s", iamErrorText(err))
-		}
-		if time.Now().Add(wait).After(deadline) {
-			return fmt.Errorf("still refused after %s (%s)", plan.FmtDuration(timeout.Round(time.Second)), iamErrorText(err))
-		}
-		if attempt == 1 {
-			progress("Waiting for IAM to accept the new key (usually a few seconds, at most %s)", plan.FmtDuration(timeout.Round(time.Second)))
-		}
-		p.debugf("new key not accepted yet (attempt %d): %v", attempt, err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return keychain.InterruptedWhile(ctx, "waiting for IAM to accept the new access key")
-		case <-t.C:
-		}
-		wait = min(wait*2, maxWait)
-	}
-}
-
-// iamClient returns an IAM client signed with creds. IAM is one global
-// service per partition, signed in that partition's IAM region whatever
-// region the profile uses; an endpoint override for all services (or
-// AWS_ENDPOINT_URL_IAM) applies, one for STS alone does not.
-func (p *Provider) iamClient(pl *plan.Plan, creds aws.Credentials) (*iam.Client, error) {
-	part, err := console.PartitionForRegion(planRegion(pl))
-	if err != nil {
-		return nil, err
-	}
-	o := iam.Options{
-		Region:      part.IAMRegion,
-		HTTPClient:  p.client(pl),
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
-	}
-	if ep := iamEndpoint(pl); ep != "" {
-		o.BaseEndpoint = aws.String(ep)
-	}
-	return iam.New(o), nil
-}
-
-func iamEndpoint(pl *plan.Plan) string {
-	if pl.Profile == nil {
-		return ""
-	}
-	return strings.TrimRight(pl.Profile.IAMEndpointURL, "/")
-}
-
-func listKeyIDs(ctx context.Context, client *iam.Client) ([]string, error) {
-	out, err := client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(out.AccessKeyMetadata))
-	for _, k := range out.AccessKeyMetadata {
-		ids = append(ids, aws.ToString(k.AccessKeyId))
-	}
-	return ids, nil
-}
-
-// iamErrorText is an AWS error as "Code: message", or the network failure
-// underneath the SDK's wrapping.
-func iamErrorText(err error) string {
-	if code := apiCode(err); code != "" {
-		return code + ": " + apiMessage(err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return ne.Error()
-	}
-	return rootCause(err).Error()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func minus(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if !contains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func otherKey(ids []string, not string) string {
-	for _, id := range ids {
-		if id != not {
-			return id
-		}
-	}
-	return "KEY_ID"
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rolevault/rolevault/config"
 	"github.com/rolevault/rolevault/keychain"
@@ -19,7 +19,7 @@ const aliceARN = "arn:aws:iam::111111111111:user/alice"
 
 // loginProfile is alice's base profile, pointed at the emulator.
 func (w *world) loginProfile(mfa bool) *config.Profile {
-	p := &config.Profile{Name: "login", Region: "eu-west-1", EndpointURL: w.url, STSEndpointURL: w.url, IAMEndpointURL: w.url}
+	p := &config.Profile{Name: "login", Region: "eu-west-1", Endpoints: config.Endpoints{EndpointURL: w.url, STSEndpointURL: w.url, IAMEndpointURL: w.url}}
 	if mfa {
 		p.MFASerial = w.serial
 	}
@@ -45,7 +45,7 @@ func (w *world) rotate(t *testing.T, p *config.Profile, noSession bool, keys Key
 // works reports whether AWS accepts c, as any SDK using it would find out.
 func (w *world) works(c aws.Credentials) bool {
 	client := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(w.url),
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)})
+		Credentials: awscreds.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)})
 	_, err := client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	return err == nil
 }
@@ -116,8 +116,8 @@ func TestRotateNoSessionUsesTheKeyItself(t *testing.T) {
 func TestRotationPlan(t *testing.T) {
 	w := newWorld(t)
 	login := w.loginProfile(false)
-	roleMFA := &config.Profile{Name: "dev", RoleARN: devRole, MFASerial: w.serial, MFAProcess: "ykman", Source: login, SourceProfileName: "login"}
-	shared := &config.Profile{Name: "prod", RoleARN: prodRole, MFASerial: w.serial, Source: w.loginProfile(true), SourceProfileName: "login"}
+	roleMFA := &config.Profile{Name: "dev", RoleSettings: config.RoleSettings{RoleARN: devRole}, MFASerial: w.serial, MFAProcess: "ykman", Source: login, SourceProfileName: "login"}
+	shared := &config.Profile{Name: "prod", RoleSettings: config.RoleSettings{RoleARN: prodRole}, MFASerial: w.serial, Source: w.loginProfile(true), SourceProfileName: "login"}
 	file := &config.Profile{Name: "ci", FileKeys: &config.FileKeys{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "x"}}
 
 	pl, err := NewRotationPlan(login, plan.Options{})

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rolevault/rolevault/config"
 	"github.com/rolevault/rolevault/plan"
@@ -118,7 +118,7 @@ func (p *Provider) stsClient(pl *plan.Plan, creds *aws.Credentials) *sts.Client 
 		HTTPClient: p.client(pl),
 	}
 	if creds != nil {
-		o.Credentials = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+		o.Credentials = awscreds.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
 	} else {
 		o.Credentials = aws.AnonymousCredentials{}
 	}
@@ -144,3 +144,30 @@ func noResend(o *sts.Options) {
 		})}
 	})
 }
+
+// client returns the HTTP client for AWS calls, building it on first use
+// with the CA bundle of plan's profile (see NewProfileHTTPClient).
+func (p *Provider) client(pl *plan.Plan) aws.HTTPClient {
+	p.httpOnce.Do(func() {
+		if p.HTTPClient != nil {
+			return
+		}
+		var prof *config.Profile
+		if pl != nil {
+			prof = pl.Profile
+		}
+		c, err := NewProfileHTTPClient(p.lookupEnv, prof)
+		if err != nil {
+			p.HTTPClient = failingHTTPClient{err}
+			return
+		}
+		p.HTTPClient = c
+	})
+	return p.HTTPClient
+}
+
+// failingHTTPClient reports why no HTTP client could be built (a bad
+// AWS_CA_BUNDLE) on the first call that needs one.
+type failingHTTPClient struct{ err error }
+
+func (f failingHTTPClient) Do(*http.Request) (*http.Response, error) { return nil, f.err }

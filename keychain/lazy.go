@@ -15,6 +15,7 @@ type Lazy struct {
 
 var _ keyring.Keyring = (*Lazy)(nil)
 
+// Get opens the keyring and reads an item, telling OnRead.
 func (k *Lazy) Get(key string) (keyring.Item, error) {
 	kr, err := k.Open()
 	if err != nil {
@@ -26,6 +27,7 @@ func (k *Lazy) Get(key string) (keyring.Item, error) {
 	return kr.Get(key)
 }
 
+// GetMetadata opens the keyring and reads an item's metadata.
 func (k *Lazy) GetMetadata(key string) (keyring.Metadata, error) {
 	kr, err := k.Open()
 	if err != nil {
@@ -34,6 +36,7 @@ func (k *Lazy) GetMetadata(key string) (keyring.Metadata, error) {
 	return kr.GetMetadata(key)
 }
 
+// Set opens the keyring and stores an item.
 func (k *Lazy) Set(item keyring.Item) error {
 	kr, err := k.Open()
 	if err != nil {
@@ -42,6 +45,7 @@ func (k *Lazy) Set(item keyring.Item) error {
 	return kr.Set(item)
 }
 
+// Remove opens the keyring and deletes an item.
 func (k *Lazy) Remove(key string) error {
 	kr, err := k.Open()
 	if err != nil {
@@ -50,6 +54,7 @@ func (k *Lazy) Remove(key string) error {
 	return kr.Remove(key)
 }
 
+// Keys opens the keyring and lists its item names, telling OnList.
 func (k *Lazy) Keys() ([]string, error) {
 	kr, err := k.Open()
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // keys first become a federation token, since the console takes no
 // long-term keys. Nothing is cached: the keys are not rolevault's.
 func ForEnvironmentLogin(region, endpointURL string, longTerm bool, d time.Duration) (*Plan, error) {
-	p := &config.Profile{Name: "environment", Region: region, EndpointURL: endpointURL, CredentialSource: "Environment"}
+	p := &config.Profile{Name: "environment", Region: region, Endpoints: config.Endpoints{EndpointURL: endpointURL}, CredentialSource: "Environment"}
 	plan := &Plan{Profile: p, Region: region, EndpointURL: endpointURL, MinTTL: config.DefaultMinTTL,
 		Steps: []Step{{Kind: StepEnvironment, Profile: p.Name}}}
 	if !longTerm {

@@ -67,9 +67,31 @@ func New(p *config.Profile, opts Options) (*Plan, error) {
 	longTerm := first.Kind == StepStoredKeys ||
 		(first.Kind == StepCredentialsFile && base.FileKeys.SessionToken == "")
 
-	// The profiles that add an AssumeRole, innermost first. The base profile
-	// is one of them when its role comes with its own keys (AWS_ROLE_ARN, or
-	// source_profile naming itself); web identity consumes its role itself.
+	roles := roleProfiles(chain, first)
+	mfaDone, err := addSessionStep(plan, base, roles, sourceID, longTerm, opts)
+	if err != nil {
+		return nil, err
+	}
+	prevKey := sourceID
+	if n := len(plan.Steps); n > 1 {
+		prevKey = plan.Steps[n-1].CacheKey
+	}
+	for _, r := range roles {
+		s, err := assumeRoleStep(r, plan.Steps[len(plan.Steps)-1].Kind, base, roles, mfaDone, prevKey, opts)
+		if err != nil {
+			return nil, err
+		}
+		plan.Steps = append(plan.Steps, s)
+		prevKey = s.CacheKey
+	}
+	return plan, nil
+}
+
+// roleProfiles are the profiles of chain that add an AssumeRole, innermost
+// first. The base profile is one of them when its role comes with its own
+// keys (AWS_ROLE_ARN, or source_profile naming itself); web identity
+// consumes its role itself.
+func roleProfiles(chain []*config.Profile, first Step) []*config.Profile {
 	var roles []*config.Profile
 	for i, q := range chain {
 		if q.RoleARN == "" || (i == 0 && first.Kind == StepWebIdentity) {
@@ -77,15 +99,20 @@ func New(p *config.Profile, opts Options) (*Plan, error) {
 		}
 		roles = append(roles, q)
 	}
+	return roles
+}
 
-	prevKey := sourceID
-	mfaDone := "" // the MFA serial the current session already proved
+// addSessionStep adds the session made from a long-term key, when there is
+// one: GetFederationToken (console), GetSessionToken for the profile on its
+// own, or the GetSessionToken the roles share. It returns the MFA serial
+// that session already proved, so the roles do not ask again.
+func addSessionStep(plan *Plan, base *config.Profile, roles []*config.Profile, sourceID string, longTerm bool, opts Options) (mfaDone string, err error) {
 	switch {
 	case len(roles) == 0 && longTerm && opts.Federation:
 		d, why := pickDuration(opts.Duration, base.FederationTokenDuration, base.Origins[config.OriginFederationTokenTTL],
 			DefaultFederationTokenDuration, "default for GetFederationToken")
 		if err := checkDuration(base, StepGetFederationToken, d, maxSessionTokenDuration); err != nil {
-			return nil, err
+			return "", err
 		}
 		plan.Steps = append(plan.Steps, Step{
 			Kind: StepGetFederationToken, Profile: base.Name, Duration: d, DurationReason: why,
@@ -95,7 +122,7 @@ func New(p *config.Profile, opts Options) (*Plan, error) {
 		d, why := pickDuration(opts.Duration, base.SessionTokenDuration, base.Origins[config.OriginSessionTokenTTL],
 			DefaultSessionTokenDuration, "default for GetSessionToken")
 		if err := checkDuration(base, StepGetSessionToken, d, maxSessionTokenDuration); err != nil {
-			return nil, err
+			return "", err
 		}
 		explicit := opts.Duration != 0 || base.SessionTokenDuration != 0
 		plan.Steps = append(plan.Steps, sessionTokenStep(base, sourceID, d, why, explicit))
@@ -109,7 +136,7 @@ func New(p *config.Profile, opts Options) (*Plan, error) {
 		d, reason := pickDuration(0, base.ChainedSessionTokenDuration, base.Origins[config.OriginChainedSessionTokenTTL],
 			DefaultChainedSessionTokenDuration, "default for a session shared by role profiles")
 		if err := checkDuration(base, StepGetSessionToken, d, maxSessionTokenDuration); err != nil {
-			return nil, err
+			return "", err
 		}
 		step := sessionTokenStep(base, sourceID, d, reason, base.ChainedSessionTokenDuration != 0)
 		if step.MFAProcess == "" {
@@ -120,40 +147,37 @@ func New(p *config.Profile, opts Options) (*Plan, error) {
 		plan.Steps = append(plan.Steps, step)
 		mfaDone = base.MFASerial
 	}
-	if n := len(plan.Steps); n > 1 {
-		prevKey = plan.Steps[n-1].CacheKey
-	}
+	return mfaDone, nil
+}
 
-	for _, r := range roles {
-		prev := plan.Steps[len(plan.Steps)-1].Kind
-		d, why := pickDuration(opts.Duration, r.AssumeRoleDuration, r.Origins[config.KeyDurationSeconds],
-			DefaultAssumeRoleDuration, "default for AssumeRole")
-		if err := checkDuration(r, StepAssumeRole, d, maxAssumeRoleDuration); err != nil {
-			return nil, err
-		}
-		if yieldsRoleCredentials(prev) && d > RoleChainingMaxDuration {
-			d, why = RoleChainingMaxDuration, "capped at 1h: role chaining"
-		}
-		s := Step{
-			Kind: StepAssumeRole, Profile: r.Name,
-			RoleARN: r.RoleARN, RoleSessionName: r.RoleSessionName, ExternalID: r.ExternalID,
-			SourceIdentity: r.SourceIdentity, SessionTags: r.SessionTags, TransitiveSessionTags: r.TransitiveSessionTags,
-			Duration: d, DurationReason: why,
-		}
-		if r.MFASerial != "" && r.MFASerial != mfaDone {
-			// mfa_process belongs to the device: when the role profile names
-			// none, the source's for the same device serves (--no-session,
-			// or a role that asks for more than an hour).
-			s.MFASerial = r.MFASerial
-			s.MFAProcess = mfaProcessFor(r.MFASerial, append([]*config.Profile{r, base}, roles...)...)
-		}
-		s.CacheKey = SessionKey(StepAssumeRole, r.Name,
-			r.RoleARN, r.RoleSessionName, r.ExternalID, tagsParam(r.SessionTags),
-			strings.Join(r.TransitiveSessionTags, ","), r.SourceIdentity, s.MFASerial, d.String(), prevKey)
-		plan.Steps = append(plan.Steps, s)
-		prevKey = s.CacheKey
+// assumeRoleStep is the AssumeRole of role profile r, made with the
+// credentials of a step of kind prev whose cache key is prevKey.
+func assumeRoleStep(r *config.Profile, prev StepKind, base *config.Profile, roles []*config.Profile, mfaDone, prevKey string, opts Options) (Step, error) {
+	d, why := pickDuration(opts.Duration, r.AssumeRoleDuration, r.Origins[config.KeyDurationSeconds],
+		DefaultAssumeRoleDuration, "default for AssumeRole")
+	if err := checkDuration(r, StepAssumeRole, d, maxAssumeRoleDuration); err != nil {
+		return Step{}, err
 	}
-	return plan, nil
+	if yieldsRoleCredentials(prev) && d > RoleChainingMaxDuration {
+		d, why = RoleChainingMaxDuration, "capped at 1h: role chaining"
+	}
+	s := Step{
+		Kind: StepAssumeRole, Profile: r.Name,
+		RoleARN: r.RoleARN, RoleSessionName: r.RoleSessionName, ExternalID: r.ExternalID,
+		SourceIdentity: r.SourceIdentity, SessionTags: r.SessionTags, TransitiveSessionTags: r.TransitiveSessionTags,
+		Duration: d, DurationReason: why,
+	}
+	if r.MFASerial != "" && r.MFASerial != mfaDone {
+		// mfa_process belongs to the device: when the role profile names
+		// none, the source's for the same device serves (--no-session,
+		// or a role that asks for more than an hour).
+		s.MFASerial = r.MFASerial
+		s.MFAProcess = mfaProcessFor(r.MFASerial, append([]*config.Profile{r, base}, roles...)...)
+	}
+	s.CacheKey = SessionKey(StepAssumeRole, r.Name,
+		r.RoleARN, r.RoleSessionName, r.ExternalID, tagsParam(r.SessionTags),
+		strings.Join(r.TransitiveSessionTags, ","), r.SourceIdentity, s.MFASerial, d.String(), prevKey)
+	return s, nil
 }
 
 // SourceChain lists the profile and its sources, innermost (the one with the
@@ -239,7 +263,7 @@ func canShareSession(base, role *config.Profile, opts Options) (bool, string) {
 		return false, fmt.Sprintf("profile %q uses MFA device %s, not %s of %q", role.Name, role.MFASerial, base.MFASerial, base.Name)
 	case d > RoleChainingMaxDuration:
 		return false, fmt.Sprintf("profile %q asks for %s, more than the %s AWS allows for a role assumed with a session; the role is assumed directly with MFA",
-			role.Name, FmtDuration(d), FmtDuration(RoleChainingMaxDuration))
+			role.Name, FormatDuration(d), FormatDuration(RoleChainingMaxDuration))
 	}
 	return true, ""
 }
@@ -300,7 +324,7 @@ func checkDuration(p *config.Profile, kind StepKind, d, maxD time.Duration) erro
 		return nil
 	}
 	return &config.ConfigError{Kind: config.ErrInvalidDuration, Profile: p.Name,
-		Msg:    fmt.Sprintf("%s duration %s is outside the %s..%s STS accepts", kind, FmtDuration(d), FmtDuration(MinSTSDuration), FmtDuration(maxD)),
+		Msg:    fmt.Sprintf("%s duration %s is outside the %s..%s STS accepts", kind, FormatDuration(d), FormatDuration(MinSTSDuration), FormatDuration(maxD)),
 		Advice: "pick a duration in that range with --duration, duration_seconds or the AWS_*_TTL variables"}
 }
 
@@ -324,8 +348,8 @@ func tagsParam(tags map[string]string) string {
 	return b.String()
 }
 
-// FmtDuration prints 1h, 90m, 8h, 1h30m rather than Go's 1h0m0s.
-func FmtDuration(d time.Duration) string {
+// FormatDuration prints 1h, 90m, 8h, 1h30m rather than Go's 1h0m0s.
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
@@ -335,9 +359,6 @@ func FmtDuration(d time.Duration) string {
 	}
 	return s
 }
-
-// FormatDuration is FmtDuration for the CLI.
-func FormatDuration(d time.Duration) string { return FmtDuration(d) }
 
 // mfaProcessFor is the first mfa_process among profiles that use the MFA
 // device serial.

@@ -22,7 +22,7 @@ func stepLine(s Step) string {
 		b.WriteString(" mfa=" + s.MFASerial[strings.LastIndex(s.MFASerial, "/")+1:])
 	}
 	if s.Duration != 0 {
-		fmt.Fprintf(&b, " %s (%s)", FmtDuration(s.Duration), s.DurationReason)
+		fmt.Fprintf(&b, " %s (%s)", FormatDuration(s.Duration), s.DurationReason)
 	}
 	return b.String()
 }
@@ -303,8 +303,8 @@ func TestNewPlanDurationErrors(t *testing.T) {
 }
 
 func TestNewPlanRejectsHandMadeCycle(t *testing.T) {
-	a := &config.Profile{Name: "a", RoleARN: "arn:aws:iam::111111111111:role/a"}
-	b := &config.Profile{Name: "b", RoleARN: "arn:aws:iam::111111111111:role/b", Source: a}
+	a := &config.Profile{Name: "a", RoleSettings: config.RoleSettings{RoleARN: "arn:aws:iam::111111111111:role/a"}}
+	b := &config.Profile{Name: "b", RoleSettings: config.RoleSettings{RoleARN: "arn:aws:iam::111111111111:role/b"}, Source: a}
 	a.Source = b
 	if _, err := New(a, Options{}); !errors.Is(err, config.ErrSourceProfileCycle) {
 		t.Fatalf("err = %v", err)
