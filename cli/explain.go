@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -64,6 +65,16 @@ func (c *ExplainCmd) Run(g *Globals) error {
 		if dir, err := keychain.DefaultCacheDir(); err == nil {
 			// Expiry reads the index only; the keyring is never opened.
 			insp = &keychain.SessionCache{IndexDir: dir}
+		}
+	}
+	if c.inspector == nil && insp != nil && len(pl.Steps) > 0 && pl.Steps[0].Kind == plan.StepStoredKeys {
+		// The keyring's item names are read anyway to say where the key is;
+		// a session the index knows but another tool (aws-vault clear) or a
+		// lost write removed is not cached, whatever the index says.
+		if ks, err := g.KeyStore(); err == nil {
+			if names, err := ks.Keyring.Keys(); err == nil {
+				insp = presentInspector{inner: insp, names: names}
+			}
 		}
 	}
 	now := time.Now
@@ -202,6 +213,20 @@ func explainPlan(pl *plan.Plan, insp plan.CacheInspector, now time.Time, mfa mfa
 		}
 	}
 	return doc
+}
+
+// presentInspector answers from inner only for sessions whose keyring item
+// exists.
+type presentInspector struct {
+	inner plan.CacheInspector
+	names []string
+}
+
+func (p presentInspector) Expiry(key string) (time.Time, bool, error) {
+	if !slices.Contains(p.names, key) {
+		return time.Time{}, false, nil
+	}
+	return p.inner.Expiry(key)
 }
 
 func inspectCache(insp plan.CacheInspector, key string, now time.Time, minTTL time.Duration) *explainCache {

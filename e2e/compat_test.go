@@ -200,3 +200,29 @@ func TestExplicitMFASessionLengthIsHonoured(t *testing.T) {
 		t.Errorf("list does not show the 8h session's real time left:\n%s", r)
 	}
 }
+
+// TestExplainAfterAnotherToolClearedTheSessions: aws-vault clear (or anything
+// else) deleting rolevault's session items from a shared keyring leaves the
+// non-secret expiry index behind; explain must not then claim the session
+// would be reused without an STS call.
+func TestExplainAfterAnotherToolClearedTheSessions(t *testing.T) {
+	w := newWorld(t)
+	expect(t, w.E.Run(t, "exec", "role-b", "--", "true"), 0)
+	expect(t, w.E.Run(t, "explain", "role-b"), 0, "out:would be reused, no STS call")
+	items, err := filepath.Glob(filepath.Join(w.E.Home, "keys", "rolevault.*"))
+	must(t, err)
+	if len(items) != 3 {
+		t.Fatalf("session items in the file keyring = %q, want 3", items)
+	}
+	for _, it := range items {
+		must(t, os.Remove(it))
+	}
+	r := w.E.Run(t, "explain", "role-b")
+	expect(t, r, 0)
+	if strings.Contains(r.Stdout, "would be reused") || strings.Contains(r.Stdout, "valid for") {
+		t.Errorf("explain trusts the index of sessions that are gone:\n%s", r.Stdout)
+	}
+	if n := strings.Count(r.Stdout, "not cached: this call will be made"); n != 3 {
+		t.Errorf("explain shows %d calls to be made, want 3:\n%s", n, r.Stdout)
+	}
+}
