@@ -226,3 +226,18 @@ func TestExplainAfterAnotherToolClearedTheSessions(t *testing.T) {
 		t.Errorf("explain shows %d calls to be made, want 3:\n%s", n, r.Stdout)
 	}
 }
+
+// TestRemoveWithWrongPassphraseKeepsTheKey: remove -f with a mistyped file
+// keyring passphrase is refused and the key stays; bad input deletes nothing.
+func TestRemoveWithWrongPassphraseKeepsTheKey(t *testing.T) {
+	w := newWorld(t)
+	good := w.E.Vars["AWS_VAULT_FILE_PASSPHRASE"]
+	w.E.Set("AWS_VAULT_FILE_PASSPHRASE", "not-the-passphrase")
+	expect(t, w.E.Run(t, "remove", "-f", "login"), 1, "err:wrong passphrase for the file keyring")
+	w.E.Set("AWS_VAULT_FILE_PASSPHRASE", good)
+	c, err := w.storedKey(t, "login")
+	if err != nil || c.AccessKeyID != w.KeyID {
+		t.Fatalf("after a refused remove the stored key is %q (%v), want %s", c.AccessKeyID, err, w.KeyID)
+	}
+	expect(t, w.E.Run(t, "remove", "-f", "login"), 0, `out:Deleted the access key of profile "login"`)
+}
