@@ -6,6 +6,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -240,4 +241,34 @@ func TestRemoveWithWrongPassphraseKeepsTheKey(t *testing.T) {
 		t.Fatalf("after a refused remove the stored key is %q (%v), want %s", c.AccessKeyID, err, w.KeyID)
 	}
 	expect(t, w.E.Run(t, "remove", "-f", "login"), 0, `out:Deleted the access key of profile "login"`)
+}
+
+// TestServerWarningStatesTheMFASessionsRealTimeLeft: with the terminal as the
+// only MFA prompt, exec --ecs-server warns how long it can refresh without a
+// new code. With nothing cached (--lazy: nothing fetched at start), that is
+// the length of the MFA session it will fetch; once one is cached, the time
+// it has left (7h59m a few seconds later), not the 8h it was fetched with.
+func TestServerWarningStatesTheMFASessionsRealTimeLeft(t *testing.T) {
+	w := newWorld(t)
+	w.E.WriteConfig(t, strings.ReplaceAll(w.config(""), "mfa_process = "+w.MFAProcess+"\n", ""))
+	warning := regexp.MustCompile(`can refresh credentials for about (\S+) without a new MFA code \(([^)]*)\)`)
+	run := func(flags ...string) (left, what string) {
+		t.Helper()
+		r := w.E.Run(t, append(append([]string{"exec", "-t", w.code(), "--ecs-server"}, flags...), "role-b", "--", "true")...)
+		expect(t, r, 0)
+		m := warning.FindStringSubmatch(r.Stderr)
+		if m == nil {
+			t.Fatalf("no refresh warning:\n%s", r)
+		}
+		return m[1], m[2]
+	}
+	if left, what := run("--lazy"); left != "8h" || what != "a new 8h MFA session" {
+		t.Errorf("cold: about %s (%s), want about 8h (a new 8h MFA session)", left, what)
+	}
+	if left, what := run(); left != "7h59m" || what != "the cached MFA session" {
+		t.Errorf("warm: about %s (%s), want about 7h59m (the cached MFA session)", left, what)
+	}
+	if n := w.STS.Calls("GetSessionToken"); n != 1 {
+		t.Errorf("%d GetSessionToken calls, want 1", n)
+	}
 }
