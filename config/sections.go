@@ -34,6 +34,32 @@ type span struct{ start, end, line int }
 
 func (s *sectionSource) defined() bool { return len(s.chunks) > 0 || len(s.parsed) > 0 }
 
+// parseChunks parses an indexed section's byte ranges with ini.v1: its
+// sections (ini.v1's DEFAULT first, then one per header) and, per section,
+// the continuation lines of its keys (nil when they cannot be matched up).
+func (s *sectionSource) parseChunks() ([]*ini.Section, []map[string]string, error) {
+	var buf []byte
+	for _, ch := range s.chunks {
+		buf = append(buf, s.file.data[ch.start:ch.end]...)
+		if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+			buf = append(buf, '\n')
+		}
+	}
+	clean, cont, n := splitContinuations(buf)
+	f, err := ini.LoadSources(iniLoadOptions, clean)
+	if err != nil {
+		// The scan accepted these lines, so ini.v1 should too; if the
+		// two ever disagree, say where rather than guess.
+		return nil, nil, malformedError(s.file.path, s.file.data, err)
+	}
+	f.BlockMode = false
+	secs := f.Sections()
+	if len(secs) != n+1 {
+		cont = nil // cannot happen: the scan found these headers
+	}
+	return secs, cont, nil
+}
+
 // values returns the section's keys (lowercased) and values. Indexed
 // sections are parsed by ini.v1 here, on first need.
 func (s *sectionSource) values() (map[string]string, error) {
@@ -42,25 +68,9 @@ func (s *sectionSource) values() (map[string]string, error) {
 	}
 	secs, suffix := s.parsed, s.parsedSuffix
 	if len(s.chunks) > 0 {
-		var buf []byte
-		for _, ch := range s.chunks {
-			buf = append(buf, s.file.data[ch.start:ch.end]...)
-			if len(buf) > 0 && buf[len(buf)-1] != '\n' {
-				buf = append(buf, '\n')
-			}
-		}
-		clean, cont, n := splitContinuations(buf)
-		f, err := ini.LoadSources(iniLoadOptions, clean)
-		if err != nil {
-			// The scan accepted these lines, so ini.v1 should too; if the
-			// two ever disagree, say where rather than guess.
-			return nil, malformedError(s.file.path, s.file.data, err)
-		}
-		f.BlockMode = false
-		// Sections()[0] is ini.v1's DEFAULT, then one per header.
-		secs, suffix = f.Sections(), cont
-		if len(secs) != n+1 {
-			suffix = nil // cannot happen: the scan found these headers
+		var err error
+		if secs, suffix, err = s.parseChunks(); err != nil {
+			return nil, err
 		}
 	}
 	out := make(map[string]string, 8)
@@ -88,20 +98,10 @@ func (s *sectionSource) nestedValues() (map[string]map[string]string, error) {
 	}
 	secs := s.parsed
 	if len(s.chunks) > 0 {
-		var buf []byte
-		for _, ch := range s.chunks {
-			buf = append(buf, s.file.data[ch.start:ch.end]...)
-			if len(buf) > 0 && buf[len(buf)-1] != '\n' {
-				buf = append(buf, '\n')
-			}
+		var err error
+		if secs, _, err = s.parseChunks(); err != nil {
+			return nil, err
 		}
-		clean, _, _ := splitContinuations(buf)
-		f, err := ini.LoadSources(iniLoadOptions, clean)
-		if err != nil {
-			return nil, malformedError(s.file.path, s.file.data, err)
-		}
-		f.BlockMode = false
-		secs = f.Sections()
 	}
 	out := make(map[string]map[string]string)
 	for _, sec := range secs {
