@@ -103,14 +103,6 @@ func (rep doctorReport) find(t *testing.T, check string) (c struct {
 	return
 }
 
-func (rep doctorReport) last() string {
-	if len(rep.Checks) == 0 {
-		return ""
-	}
-	c := rep.Checks[len(rep.Checks)-1]
-	return c.Check + ":" + c.Verdict
-}
-
 func TestDoctorAllOKSpendsOneMFACode(t *testing.T) {
 	w := doctorWorld(t, "")
 	rep := w.doctor(t, 0, "role-b")
