@@ -24,6 +24,7 @@ type CLI struct {
 	List    ListCmd    `cmd:"" aliases:"ls" help:"List profiles, stored access keys and cached sessions."`
 	Explain ExplainCmd `cmd:"" help:"Show the chain of STS calls a profile needs, without calling AWS or reading secrets."`
 	Policy  PolicyCmd  `cmd:"" help:"Print the IAM trust and identity policies a profile's chain needs, as JSON or Terraform."`
+	Doctor  DoctorCmd  `cmd:"" help:"Check a profile's chain live, step by step, and say what to fix."`
 	Exec    ExecCmd    `cmd:"" help:"Run a command with a profile's AWS credentials in its environment."`
 	Export  ExportCmd  `cmd:"" help:"Print a profile's AWS credentials (env, export-env, json for credential_process, ini)."`
 	Clear   ClearCmd   `cmd:"" help:"Remove cached sessions from the keychain."`

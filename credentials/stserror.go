@@ -22,10 +22,20 @@ import (
 type ProviderError struct {
 	Err      error
 	HintLine string
+	// Cause is AWS's own error underneath, when Err only quotes it, so a
+	// caller can still ask for its code (errors.As a smithy.APIError).
+	Cause error
 }
 
 func (e *ProviderError) Error() string { return e.Err.Error() }
-func (e *ProviderError) Unwrap() error { return e.Err }
+
+// Unwrap gives Err and, when set, Cause.
+func (e *ProviderError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Err, e.Cause}
+}
 
 // Hint is the second line the CLI prints under the error.
 func (e *ProviderError) Hint() string { return e.HintLine }
@@ -140,6 +150,17 @@ func orStatus(code string, status int) string {
 // explainSTSError rewrites an STS failure as one line naming what failed and
 // the AWS error code, with a hint saying what to do. Nil stays nil.
 func (p *Provider) explainSTSError(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string, err error) error {
+	e := p.explainSTSErrorText(ctx, pl, step, src, srcKey, err)
+	// Not when err already holds a ProviderError (returned as it is): that
+	// would make the chain of causes a loop.
+	var pe, inner *ProviderError
+	if !errors.As(err, &inner) && errors.As(e, &pe) && pe.Cause == nil {
+		pe.Cause = err
+	}
+	return e
+}
+
+func (p *Provider) explainSTSErrorText(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string, err error) error {
 	if err == nil {
 		return nil
 	}

@@ -144,3 +144,42 @@ func containsAny(list []string, sub string) bool {
 	}
 	return false
 }
+
+// TestDemoEndsWithPolicyAndDoctor runs `make demo`'s script to its end: it
+// prints the policies of the demo config, a doctor run that passes, and
+// one that finds the qa role's missing trust statement — and the demo
+// still exits 0.
+func TestDemoEndsWithPolicyAndDoctor(t *testing.T) {
+	skipIfE2EOff(t)
+	requireTool(t, "bash", "bash")
+	requireTool(t, "mkfifo", "coreutils")
+	tmp := t.TempDir()
+	cmd := exec.Command("bash", filepath.Join("..", "scripts", "demo.sh"), binary)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the demo failed (%v):\n%s", err, out)
+	}
+	s := string(out)
+	_, tail, ok := strings.Cut(s, "\n$ rolevault policy --all\n")
+	if !ok {
+		t.Fatalf("the demo does not run policy --all:\n%s", s)
+	}
+	for _, want := range []string{
+		`"role_arn": "arn:aws:iam::555555555555:role/developer"`,
+		"$ rolevault doctor prod\n", "every step works",
+		"$ rolevault doctor qa\n",
+		"fail  step 2      AssumeRole arn:aws:iam::555555555555:role/developer for profile qa is refused",
+		"the role's trust policy is what is missing",
+		"statement for the trust policy of the role arn:aws:iam::555555555555:role/developer",
+		`"AWS": "arn:aws:iam::111111111111:root"`,
+		"doctor exited 1, as expected",
+	} {
+		if !strings.Contains(tail, want) {
+			t.Errorf("the demo's end lacks %q:\n%s", want, tail)
+		}
+	}
+	if strings.Contains(s, "demoALICEsecretKEY") {
+		t.Error("the demo printed alice's secret")
+	}
+}

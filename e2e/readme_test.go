@@ -93,6 +93,8 @@ func TestREADMEExample(t *testing.T) {
 
 	need(t, commands, "rolevault list")
 	expect(t, e.Run(t, "list"), 0, "out:dev", "out:prod")
+	need(t, commands, "rolevault doctor prod")
+	expect(t, e.Run(t, "doctor", "prod"), 0, "out:every step works", "out:ok    caller")
 	need(t, commands, "rolevault export --format=json prod")
 	parseProcessCreds(t, e.Run(t, "export", "--format=json", "prod").Stdout)
 	need(t, commands, "rolevault login --switch-role prod")

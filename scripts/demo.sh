@@ -192,5 +192,34 @@ bold "rolevault login --stdout prod   (the console sign-in URL it would open; th
 printf '$ rolevault login --stdout prod\n'
 ROLEVAULT_FEDERATION_URL="$URL/federation" "$BIN" login --stdout prod
 
+cat >>"$AWS_CONFIG_FILE" <<CONFIG
+
+# A role in the QA account (555555555555) whose trust policy was written for
+# the wrong account: it does not trust the login account.
+[profile qa]
+source_profile = login
+role_arn = arn:aws:iam::555555555555:role/developer
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+endpoint_url = $URL
+CONFIG
+
+bold "rolevault policy --all   (the IAM policies this config needs, from the config alone: no network, no secrets)"
+run "$BIN" policy --all
+
+bold "rolevault doctor prod   (the chain checked live, step by step; the cached MFA session is reused)"
+run "$BIN" doctor prod
+
+bold "rolevault doctor qa   (qa's role does not trust the login account: doctor finds which side is missing)"
+# doctor exits 1 when a step fails, as it does here on purpose; the demo
+# itself goes on and exits 0.
+show "$BIN" doctor qa
+rc=0
+"$BIN" doctor qa || rc=$?
+if [ "$rc" -ne 1 ]; then
+  echo "demo: expected doctor qa to find the missing trust statement and exit 1, got $rc" >&2
+  exit 1
+fi
+echo "doctor exited 1, as expected: the trust policy of arn:aws:iam::555555555555:role/developer lacks the statement above"
+
 echo
 echo "Done. Everything lived in $TMP, which is now removed."

@@ -356,3 +356,17 @@ func cloneSession(ss *Session) Session {
 	}
 	return c
 }
+
+// SetAccessKeyCreated backdates (or postdates) a long-term key's creation
+// time, the CreateDate ListAccessKeys reports, as for a key made long ago.
+// It reports whether the key exists.
+func (s *Server) SetAccessKeyCreated(accessKeyID string, created time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.keys[accessKeyID]
+	if k == nil {
+		return false
+	}
+	k.Created = created
+	return true
+}

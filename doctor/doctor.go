@@ -1,0 +1,639 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/credentials"
+	"github.com/rolevault/rolevault/iampolicy"
+	"github.com/rolevault/rolevault/plan"
+)
+
+// Keys is the part of keychain.KeyStore doctor reads: the item's name
+// (no secret) and then the key itself.
+type Keys interface {
+	Has(profile string) (bool, error)
+	Get(profile string) (aws.Credentials, error)
+}
+
+// Input is what a doctor run needs; cli builds it.
+type Input struct {
+	Profile string
+	// Resolve loads the config and resolves the profile.
+	Resolve     func() (*config.Profile, error)
+	PlanOptions plan.Options
+	// OpenKeys opens the keyring and names the backend ("the file keyring
+	// (~/.awsvault/keys)").
+	OpenKeys func() (Keys, string, error)
+	// Provider runs the chain's steps, through the cache and the MFA prompt
+	// as exec and export do.
+	Provider *credentials.Provider
+	// Policies are the policies 'rolevault policy' prints for the profile,
+	// for the statements that would allow a refused call; nil when the
+	// chain is not one policy covers.
+	Policies func(*config.Profile) (*iampolicy.Result, error)
+	Now      func() time.Time
+}
+
+// Thresholds of the checks.
+const (
+	MaxKeyAge   = 90 * 24 * time.Hour
+	SkewWarn    = time.Minute
+	SkewFail    = 5 * time.Minute // AWS refuses signatures further off
+	noRetryName = "rolevault-doctor"
+)
+
+func (in *Input) now() time.Time {
+	if in.Now != nil {
+		return in.Now()
+	}
+	return time.Now()
+}
+
+// Run walks the chain and returns the report. It stops at the first check
+// that leaves nothing to go on (no config, no key, no STS).
+func Run(ctx context.Context, in Input) *Report {
+	r := &Report{Profile: in.Profile}
+	p, err := in.Resolve()
+	if err != nil {
+		r.add(Check{Check: CheckConfig, Verdict: Fail, Detail: oneLine(err), Next: hintOr(err, "fix the config file at the line named; 'rolevault explain "+in.Profile+"' shows the chain once it resolves")})
+		return r
+	}
+	pl, err := plan.New(p, in.PlanOptions)
+	if err != nil {
+		r.add(Check{Check: CheckConfig, Verdict: Fail, Detail: oneLine(err), Next: hintOr(err, "fix the profile's settings")})
+		return r
+	}
+	kinds := make([]string, len(pl.Steps))
+	for i, s := range pl.Steps {
+		kinds[i] = string(s.Kind)
+	}
+	r.add(Check{Check: CheckConfig, Verdict: OK, Detail: fmt.Sprintf("profile %s resolves: %s", p.Name, strings.Join(kinds, " → "))})
+
+	w := &walk{in: in, r: r, pl: pl, prof: p}
+	base, ok := w.keySource(ctx)
+	if !ok {
+		return r
+	}
+	if !w.identify(ctx, base) {
+		return r
+	}
+	w.keyAge(ctx, base)
+	w.mfaSerial()
+	w.steps(ctx, base)
+	return r
+}
+
+type walk struct {
+	in       Input
+	r        *Report
+	pl       *plan.Plan
+	prof     *config.Profile
+	account  string // the caller's account, from GetCallerIdentity
+	userARN  string // the caller's ARN (an IAM user, or whatever signs the first call)
+	keyID    string
+	policies *iampolicy.Result
+	polErr   error
+	polDone  bool
+}
+
+func (w *walk) prefix(n int) *plan.Plan {
+	cp := *w.pl
+	cp.Steps = w.pl.Steps[:n]
+	return &cp
+}
+
+// keySource checks the first step: the stored key is there and readable,
+// or the other source gives credentials.
+func (w *walk) keySource(ctx context.Context) (aws.Credentials, bool) {
+	first := w.pl.Steps[0]
+	if first.Kind != plan.StepStoredKeys {
+		c, err := w.in.Provider.Retrieve(ctx, w.prefix(1))
+		if err != nil {
+			w.r.add(Check{Check: CheckKey, Verdict: Fail, Detail: fmt.Sprintf("%s of profile %s: %s", first.Kind, first.Profile, oneLine(err)), Next: hintOr(err, "fix the credential source of profile "+first.Profile)})
+			return c, false
+		}
+		w.r.add(Check{Check: CheckKey, Verdict: OK, Detail: fmt.Sprintf("credentials from %s of profile %s (%s)", first.Kind, first.Profile, maskKey(c.AccessKeyID))})
+		return c, true
+	}
+	keys, place, err := w.in.OpenKeys()
+	if err != nil {
+		w.r.add(Check{Check: CheckKey, Verdict: Fail, Detail: "cannot open the keyring: " + oneLine(err), Next: hintOr(err, "choose a working backend with --backend or AWS_VAULT_BACKEND")})
+		return aws.Credentials{}, false
+	}
+	has, err := keys.Has(first.Profile)
+	if err != nil {
+		w.r.add(Check{Check: CheckKey, Verdict: Fail, Detail: fmt.Sprintf("cannot list %s: %s", place, oneLine(err)), Next: hintOr(err, "unlock the keyring, or choose another with --backend")})
+		return aws.Credentials{}, false
+	}
+	if !has {
+		w.r.add(Check{Check: CheckKey, Verdict: Fail, Detail: fmt.Sprintf("no access key stored for profile %s in %s", first.Profile, place),
+			Next: fmt.Sprintf("store the IAM user's key with 'rolevault add %s' (or point --backend at the keyring that holds it)", first.Profile)})
+		return aws.Credentials{}, false
+	}
+	c, err := keys.Get(first.Profile)
+	if err != nil {
+		w.r.add(Check{Check: CheckKey, Verdict: Fail, Detail: fmt.Sprintf("the access key of profile %s in %s cannot be read: %s", first.Profile, place, oneLine(err)), Next: hintOr(err, "unlock the keyring or give its passphrase; or store the key again with 'rolevault add "+first.Profile+"'")})
+		return c, false
+	}
+	w.keyID = c.AccessKeyID
+	w.r.add(Check{Check: CheckKey, Verdict: OK, Detail: fmt.Sprintf("access key %s of profile %s is stored in %s and readable", maskKey(c.AccessKeyID), first.Profile, place)})
+	return c, true
+}
+
+// identify calls GetCallerIdentity once, without retries, and from its
+// answer checks the endpoint, the clock (the Date header) and the key.
+func (w *walk) identify(ctx context.Context, base aws.Credentials) bool {
+	var date http.Header
+	var at time.Time
+	client := w.in.Provider.STSClient(w.pl, base, func(o *sts.Options) {
+		o.Retryer = aws.NopRetryer{}
+		o.APIOptions = append(o.APIOptions, recordHeader(&date, &at, w.in.now))
+	})
+	ep := credentials.STSEndpointName(w.pl)
+	region := credentials.PlanRegion(w.pl)
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil && unreachable(err) {
+		w.r.add(unreachableCheck(ep, region, err))
+		return false
+	}
+	w.r.add(Check{Check: CheckEndpoint, Verdict: OK, Detail: fmt.Sprintf("STS at %s (region %s) answers", ep, region)})
+
+	clockBad := false
+	if d, perr := http.ParseTime(date.Get("Date")); date != nil && perr == nil {
+		c := SkewCheck(d.Sub(at))
+		clockBad = c.Verdict == Fail
+		w.r.add(c)
+	} else {
+		w.r.add(Check{Check: CheckClock, Verdict: Skip, Detail: "STS's answer had no Date header to compare this machine's clock with"})
+	}
+
+	if err != nil {
+		code, msg := apiError(err)
+		c := Check{Check: CheckCaller, Verdict: Fail, Detail: fmt.Sprintf("GetCallerIdentity with %s failed: %s: %s", maskKey(base.AccessKeyID), code, msg)}
+		profile := w.pl.Steps[0].Profile
+		switch {
+		case clockBad:
+			c.Next = "set this machine's clock first (see the clock check): AWS refuses every signature more than 5 minutes off"
+		case code == "InvalidClientTokenId":
+			c.Next = fmt.Sprintf("AWS does not know this key (deleted or rotated elsewhere?): store a current one with 'rolevault add %s'", profile)
+		case code == "SignatureDoesNotMatch":
+			c.Next = fmt.Sprintf("the secret does not belong to this key: store the right one with 'rolevault add %s'", profile)
+		case code == "ExpiredToken":
+			c.Next = "the source's session has expired: refresh it where it comes from"
+		default:
+			c.Next = "check the key's status in IAM"
+		}
+		w.r.add(c)
+		return false
+	}
+	w.userARN, w.account = aws.ToString(out.Arn), aws.ToString(out.Account)
+	w.r.add(Check{Check: CheckCaller, Verdict: OK, Detail: fmt.Sprintf("the key works: %s in account %s", w.userARN, w.account)})
+	return true
+}
+
+// SkewCheck turns the difference between STS's clock and this machine's
+// (positive: STS is ahead) into the clock check.
+func SkewCheck(skew time.Duration) Check {
+	abs := skew
+	if abs < 0 {
+		abs = -abs
+	}
+	way := "behind"
+	if skew < 0 {
+		way = "ahead of"
+	}
+	c := Check{Check: CheckClock, Verdict: OK, Detail: fmt.Sprintf("this machine's clock is within %s of STS's", abs.Round(time.Second)+time.Second)}
+	switch {
+	case abs > SkewFail:
+		c.Verdict, c.Detail = Fail, fmt.Sprintf("this machine's clock is %s %s STS's: AWS refuses signatures more than 5 minutes off (SignatureDoesNotMatch, \"Signature expired\" or \"not yet current\")", abs.Round(time.Second), way)
+		c.Next = "set the clock (enable NTP: timedatectl set-ntp true, or your OS's time settings)"
+	case abs > SkewWarn:
+		c.Verdict, c.Detail = Warn, fmt.Sprintf("this machine's clock is %s %s STS's; past 5 minutes AWS refuses every request with SignatureDoesNotMatch", abs.Round(time.Second), way)
+		c.Next = "enable time synchronisation (NTP) before it drifts further"
+	}
+	return c
+}
+
+// recordHeader keeps the raw answer's headers and when it came.
+func recordHeader(dst *http.Header, at *time.Time, now func() time.Time) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("RolevaultDoctorDate",
+			func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleDeserialize(ctx, in)
+				if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && resp != nil {
+					*dst, *at = resp.Header.Clone(), now()
+				}
+				return out, md, err
+			}), middleware.After)
+	}
+}
+
+// keyAge asks IAM for the key's CreateDate, where the user may see it.
+func (w *walk) keyAge(ctx context.Context, base aws.Credentials) {
+	if w.keyID == "" || !strings.HasPrefix(base.AccessKeyID, "AKIA") {
+		return
+	}
+	client, err := w.in.Provider.IAMClient(w.pl, base, func(o *iam.Options) { o.Retryer = aws.NopRetryer{} })
+	if err != nil {
+		w.r.add(Check{Check: CheckKeyAge, Verdict: Skip, Detail: "cannot tell the key's age: " + oneLine(err)})
+		return
+	}
+	out, err := client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})
+	if err != nil {
+		code, msg := apiError(err)
+		if code == "AccessDenied" {
+			w.r.add(Check{Check: CheckKeyAge, Verdict: Skip, Detail: "cannot tell the key's age: IAM does not let " + w.userARN + " call iam:ListAccessKeys (" + msg + ")"})
+			return
+		}
+		w.r.add(Check{Check: CheckKeyAge, Verdict: Skip, Detail: fmt.Sprintf("cannot tell the key's age: iam:ListAccessKeys failed: %s %s", code, msg)})
+		return
+	}
+	for _, k := range out.AccessKeyMetadata {
+		if aws.ToString(k.AccessKeyId) == base.AccessKeyID && k.CreateDate != nil {
+			w.r.add(AgeCheck(w.in.now().Sub(*k.CreateDate), *k.CreateDate, w.pl.Steps[0].Profile))
+			return
+		}
+	}
+	w.r.add(Check{Check: CheckKeyAge, Verdict: Skip, Detail: "cannot tell the key's age: iam:ListAccessKeys does not list " + maskKey(base.AccessKeyID)})
+}
+
+// AgeCheck is the key-age verdict for a key created age ago.
+func AgeCheck(age time.Duration, created time.Time, profile string) Check {
+	days := int(age / (24 * time.Hour))
+	c := Check{Check: CheckKeyAge, Verdict: OK, Detail: fmt.Sprintf("the key was created %s (%d days ago)", created.UTC().Format("2006-01-02"), days)}
+	if age > MaxKeyAge {
+		c.Verdict = Warn
+		c.Detail += "; keys older than 90 days should be replaced"
+		c.Next = "rotate it: rolevault rotate " + profile
+	}
+	return c
+}
+
+var mfaARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):mfa/`)
+
+// mfaSerial checks that the chain's MFA device is in the caller's account:
+// an IAM user's device always is.
+func (w *walk) mfaSerial() {
+	serial := ""
+	for _, s := range w.pl.Steps {
+		if s.MFASerial != "" {
+			serial = s.MFASerial
+			break
+		}
+	}
+	if serial == "" {
+		return
+	}
+	w.r.add(MFASerialCheck(serial, w.account, w.userARN))
+}
+
+// MFASerialCheck compares the account of an MFA serial with the caller's.
+func MFASerialCheck(serial, account, caller string) Check {
+	m := mfaARN.FindStringSubmatch(serial)
+	if m == nil {
+		return Check{Check: CheckMFASerial, Verdict: Skip, Detail: "mfa_serial " + serial + " is a hardware device's serial number, not an ARN: its account cannot be compared"}
+	}
+	if m[1] != account {
+		name := caller
+		if i := strings.LastIndex(caller, "/"); i >= 0 {
+			name = caller[i+1:]
+		}
+		return Check{Check: CheckMFASerial, Verdict: Fail,
+			Detail: fmt.Sprintf("mfa_serial %s is in account %s, but the key belongs to %s in account %s: STS accepts only the caller's own devices", serial, m[1], caller, account),
+			Next:   fmt.Sprintf("set mfa_serial to the device of %s (arn:aws:iam::%s:mfa/%s for a virtual device; 'aws iam list-mfa-devices' lists them)", caller, account, name)}
+	}
+	return Check{Check: CheckMFASerial, Verdict: OK, Detail: fmt.Sprintf("mfa_serial %s is in the caller's account %s", serial, account)}
+}
+
+// steps runs each STS step of the plan in order through the provider, so
+// cached sessions are reused and at most one MFA code is asked for.
+func (w *walk) steps(ctx context.Context, base aws.Credentials) {
+	principal := w.userARN
+	if roleOf := assumedRoleARN(principal); roleOf != "" {
+		principal = roleOf
+	}
+	creds := base
+	mfa := false
+	for i := 1; i < len(w.pl.Steps); i++ {
+		step := w.pl.Steps[i]
+		mfa = mfa || step.MFASerial != ""
+		what := string(step.Kind)
+		if step.Kind == plan.StepAssumeRole {
+			what = "AssumeRole " + step.RoleARN
+		}
+		cached := ""
+		if step.CacheKey != "" && w.in.Provider.Cache != nil {
+			if s, err := w.in.Provider.Cache.Get(step.CacheKey); err == nil && s.Usable(w.in.now(), minTTL(w.pl)) {
+				cached = " (cached session)"
+			}
+		}
+		next, err := w.in.Provider.Retrieve(ctx, w.prefix(i+1))
+		if err == nil {
+			d := fmt.Sprintf("%s for profile %s works%s", what, step.Profile, cached)
+			if next.CanExpire {
+				d += fmt.Sprintf(": session until %s", next.Expires.UTC().Format(time.RFC3339))
+			}
+			w.r.add(Check{Check: CheckStep, Step: i, Verdict: OK, Detail: d})
+			creds = next
+			if step.Kind == plan.StepAssumeRole {
+				principal = step.RoleARN
+			}
+			continue
+		}
+		code, msg := apiError(err)
+		switch {
+		case unreachable(err):
+			c := unreachableCheck(credentials.STSEndpointName(w.pl), credentials.PlanRegion(w.pl), err)
+			c.Step = i
+			w.r.add(c)
+		case code == "ValidationError" && strings.Contains(msg, "DurationSeconds"):
+			w.r.add(w.durationCheck(i, step, msg))
+		case code == "AccessDenied" && step.Kind == plan.StepAssumeRole && !strings.Contains(strings.ToLower(msg), "multifactorauthentication"):
+			w.r.add(w.accessDenied(ctx, i, step, creds, principal, mfa, msg))
+		default:
+			w.r.add(Check{Check: CheckStep, Step: i, Verdict: Fail, Detail: fmt.Sprintf("%s for profile %s: %s", what, step.Profile, oneLine(err)), Next: hintOr(err, "run the command with --debug for details")})
+		}
+		return
+	}
+}
+
+func minTTL(pl *plan.Plan) time.Duration {
+	if pl.MinTTL > 0 {
+		return pl.MinTTL
+	}
+	return config.DefaultMinTTL
+}
+
+func (w *walk) durationCheck(i int, step plan.Step, msg string) Check {
+	c := Check{Check: CheckDuration, Step: i, Verdict: Fail,
+		Detail: fmt.Sprintf("%s for profile %s: the requested duration %s is more than %s allows (%s)", step.Kind, step.Profile, step.Duration, step.RoleARN, msg)}
+	need := ""
+	if res := w.policyResult(); res != nil {
+		for _, ro := range res.Roles {
+			if ro.ARN == step.RoleARN {
+				need = fmt.Sprintf(" to at least %d seconds", int64(ro.MaxSessionDuration/time.Second))
+			}
+		}
+	}
+	c.Next = fmt.Sprintf("raise the MaxSessionDuration of %s%s (aws iam update-role --max-session-duration), or ask for less with duration_seconds / --duration; a chained role (assumed with another role's session) allows at most 1h whatever its MaxSessionDuration", step.RoleARN, need)
+	if step.Kind != plan.StepAssumeRole {
+		c.Detail = fmt.Sprintf("%s for profile %s: the requested duration %s is refused (%s)", step.Kind, step.Profile, step.Duration, msg)
+		c.Next = "ask for a shorter session with duration_seconds / --duration"
+	}
+	return c
+}
+
+// SimulateOutcome is what iam:SimulatePrincipalPolicy said about the
+// caller's sts:AssumeRole on the role.
+type SimulateOutcome int
+
+// The outcomes of the simulation.
+const (
+	SimulateRefused  SimulateOutcome = iota // the caller may not simulate (or it failed)
+	SimulateAllowed                         // identity policy allows: the trust policy is missing
+	SimulateDenied                          // implicitDeny
+	SimulateExplicit                        // explicitDeny
+)
+
+// MissingSides says which policies may lack the statement after an
+// AccessDenied on AssumeRole, given the simulation's outcome.
+func MissingSides(o SimulateOutcome) []string {
+	switch o {
+	case SimulateAllowed:
+		return []string{SideTrust}
+	case SimulateDenied, SimulateExplicit:
+		return []string{SideIdentity}
+	}
+	return []string{SideTrust, SideIdentity}
+}
+
+// ParseDecision maps IAM's EvalDecision to an outcome.
+func ParseDecision(d string) SimulateOutcome {
+	switch d {
+	case "allowed":
+		return SimulateAllowed
+	case "explicitDeny":
+		return SimulateExplicit
+	case "implicitDeny":
+		return SimulateDenied
+	}
+	return SimulateRefused
+}
+
+func (w *walk) accessDenied(ctx context.Context, i int, step plan.Step, creds aws.Credentials, principal string, mfa bool, msg string) Check {
+	c := Check{Check: CheckStep, Step: i, Verdict: Fail}
+	outcome, why := w.simulate(ctx, creds, principal, step.RoleARN, mfa)
+	c.Missing = MissingSides(outcome)
+	switch outcome {
+	case SimulateAllowed:
+		c.Detail = fmt.Sprintf("AssumeRole %s for profile %s is refused: %s's identity policy allows it (iam:SimulatePrincipalPolicy: allowed), so the role's trust policy is what is missing: it does not trust %s%s", step.RoleARN, step.Profile, principal, principal, mfaNote(mfa))
+		c.Next = fmt.Sprintf("add the statement below to the trust policy of %s (aws iam update-assume-role-policy)", step.RoleARN)
+	case SimulateDenied, SimulateExplicit:
+		kind := "no statement of it allows"
+		if outcome == SimulateExplicit {
+			kind = "a Deny statement of it refuses"
+		}
+		c.Detail = fmt.Sprintf("AssumeRole %s for profile %s is refused: the identity policy of %s is what is missing: %s sts:AssumeRole on the role (iam:SimulatePrincipalPolicy: %s)", step.RoleARN, step.Profile, principal, kind, decisionName(outcome))
+		c.Next = fmt.Sprintf("add the statement below to an identity policy of %s (for IAM users, their group's policy)", principal)
+	default:
+		c.Detail = fmt.Sprintf("AssumeRole %s for profile %s is refused (AccessDenied: %s), and doctor cannot tell which side is missing: %s", step.RoleARN, step.Profile, msg, why)
+		c.Next = fmt.Sprintf("check both: the trust policy of %s must trust %s, and an identity policy of %s must allow sts:AssumeRole on it; allowing iam:SimulatePrincipalPolicy on %s lets doctor tell them apart", step.RoleARN, principal, principal, principal)
+	}
+	c.Fixes = w.fixes(step.RoleARN, principal, c.Missing)
+	return c
+}
+
+func decisionName(o SimulateOutcome) string {
+	if o == SimulateExplicit {
+		return "explicitDeny"
+	}
+	return "implicitDeny"
+}
+
+func mfaNote(mfa bool) string {
+	if mfa {
+		return " (with MFA)"
+	}
+	return ""
+}
+
+// simulate asks IAM whether principal's identity policies allow
+// sts:AssumeRole on role, with MFA in the request context when the chain
+// brings it.
+func (w *walk) simulate(ctx context.Context, creds aws.Credentials, principal, role string, mfa bool) (SimulateOutcome, string) {
+	client, err := w.in.Provider.IAMClient(w.pl, creds, func(o *iam.Options) { o.Retryer = aws.NopRetryer{} })
+	if err != nil {
+		return SimulateRefused, oneLine(err)
+	}
+	in := &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String(principal),
+		ActionNames:     []string{"sts:AssumeRole"},
+		ResourceArns:    []string{role},
+	}
+	if mfa {
+		in.ContextEntries = append(in.ContextEntries, iamContextEntry("aws:MultiFactorAuthPresent", "true"))
+	}
+	out, err := client.SimulatePrincipalPolicy(ctx, in)
+	if err != nil {
+		code, msg := apiError(err)
+		return SimulateRefused, fmt.Sprintf("iam:SimulatePrincipalPolicy on %s was refused (%s: %s)", principal, code, msg)
+	}
+	for _, r := range out.EvaluationResults {
+		if aws.ToString(r.EvalActionName) == "sts:AssumeRole" {
+			return ParseDecision(string(r.EvalDecision)), ""
+		}
+	}
+	return SimulateRefused, "iam:SimulatePrincipalPolicy gave no result for sts:AssumeRole"
+}
+
+func (w *walk) policyResult() *iampolicy.Result {
+	if !w.polDone {
+		w.polDone = true
+		if w.in.Policies != nil {
+			w.policies, w.polErr = w.in.Policies(w.prof)
+		}
+	}
+	return w.policies
+}
+
+// fixes picks from 'rolevault policy' the statements that allow
+// principal's AssumeRole of role, on the sides named.
+func (w *walk) fixes(role, principal string, sides []string) []Fix {
+	res := w.policyResult()
+	if res == nil {
+		return nil
+	}
+	var out []Fix
+	for _, side := range sides {
+		switch side {
+		case SideTrust:
+			for _, ro := range res.Roles {
+				if ro.ARN != role {
+					continue
+				}
+				for _, st := range ro.Trust.Statement {
+					if slicesContain(st.Action, "sts:AssumeRole") {
+						out = append(out, Fix{Policy: SideTrust, AttachTo: "the role " + role, Statement: st, MaxSessionDuration: int64(ro.MaxSessionDuration / time.Second)})
+					}
+				}
+			}
+		case SideIdentity:
+			for _, id := range res.Identities {
+				if !identityFor(id, principal) {
+					continue
+				}
+				for _, st := range id.Policy.Statement {
+					if slicesContain(st.Action, "sts:AssumeRole") && slicesContain(st.Resource, role) {
+						out = append(out, Fix{Policy: SideIdentity, AttachTo: id.AttachTo(), Statement: st})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func identityFor(id iampolicy.Identity, principal string) bool {
+	if id.Kind == "role" {
+		return id.ARN == principal
+	}
+	return strings.Contains(principal, ":iam::"+id.Account+":user/")
+}
+
+func slicesContain(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var assumedRE = regexp.MustCompile(`^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/`)
+
+// assumedRoleARN turns an assumed-role session ARN into its role's ARN
+// (without a path, which the session ARN does not carry).
+func assumedRoleARN(arn string) string {
+	m := assumedRE.FindStringSubmatch(arn)
+	if m == nil {
+		return ""
+	}
+	return "arn:" + m[1] + ":iam::" + m[2] + ":role/" + m[3]
+}
+
+// unreachable reports a call that never got an answer: refused
+// connection, unknown host, timeout.
+func unreachable(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return false
+	}
+	var ue *url.Error
+	var oe *net.OpError
+	var de *net.DNSError
+	if errors.As(err, &ue) || errors.As(err, &oe) || errors.As(err, &de) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "cannot reach") || strings.Contains(s, "connection refused") || strings.Contains(s, "no such host")
+}
+
+func unreachableCheck(ep, region string, err error) Check {
+	cause := oneLine(err)
+	var de *net.DNSError
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &de):
+		cause = "the host name does not resolve (" + de.Error() + ")"
+	case errors.As(err, &oe):
+		cause = oe.Error()
+	}
+	return Check{Check: CheckEndpoint, Verdict: Fail, Detail: fmt.Sprintf("cannot reach STS at %s (region %s): %s", ep, region, cause),
+		Next: "check the network, proxy settings (HTTPS_PROXY), the profile's region and endpoint_url / AWS_ENDPOINT_URL / sts_regional_endpoints"}
+}
+
+func apiError(err error) (code, msg string) {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode(), strings.TrimSpace(ae.ErrorMessage())
+	}
+	return "", oneLine(err)
+}
+
+func hintOr(err error, def string) string {
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && h.Hint() != "" {
+		return h.Hint()
+	}
+	return def
+}
+
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
+// maskKey shows enough of an access key id to recognise it; never a secret.
+func maskKey(id string) string {
+	if len(id) <= 8 {
+		return "****"
+	}
+	return id[:4] + "****" + id[len(id)-4:]
+}
+
+func iamContextEntry(key, value string) iamtypes.ContextEntry {
+	return iamtypes.ContextEntry{ContextKeyName: aws.String(key), ContextKeyType: iamtypes.ContextKeyTypeEnumBoolean, ContextKeyValues: []string{value}}
+}
