@@ -305,7 +305,9 @@ func (c *LoginCmd) deliverSignin(ctx context.Context, g *Globals, u string) erro
 		// One line: what happened and how to get the URL.
 		return &hintedError{msg: fmt.Sprintf("%s; run '%s' to print the sign-in URL instead", openerFailure(err), rerun), err: err}
 	}
-	g.debugf("waiting up to %s for the browser to open the one-time link %s", plan.FormatDuration(loginLinkWait), link.URL)
+	// The link's path is as good as the sign-in token until it is used:
+	// name only where it listens.
+	g.debugf("waiting up to %s for the browser to open the one-time link on %s", plan.FormatDuration(loginLinkWait), link.Addr())
 	switch err := link.Wait(ctx, loginLinkWait); {
 	case err == nil:
 		return nil

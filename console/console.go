@@ -318,6 +318,10 @@ type OneTimeLink struct {
 	closeOnce          sync.Once
 }
 
+// Addr is where the link listens (127.0.0.1:PORT), without its secret path,
+// for messages and logs.
+func (l *OneTimeLink) Addr() string { return l.host }
+
 // NewOneTimeLink starts serving a one-time redirect to target on a random
 // loopback port.
 func NewOneTimeLink(target string) (*OneTimeLink, error) {

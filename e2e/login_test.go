@@ -331,3 +331,24 @@ rolevault_color = red
 	}
 	expect(t, e.Run(t, "login", "--switch-role", "security"), 1, "err:no role_arn")
 }
+
+// TestLoginDebugDoesNotPrintTheOneTimeLink: the loopback link is as good as
+// the sign-in token until the browser fetches it, so --debug names only its
+// address, never its random path.
+func TestLoginDebugDoesNotPrintTheOneTimeLink(t *testing.T) {
+	w := newLoginWorld(t)
+	b := newBrowserStub(t, w.E, "")
+	r := w.E.Run(t, "--debug", "login", "role-b")
+	expect(t, r, 0)
+	link := strings.TrimSpace(b.read(t, "opened.log"))
+	u, err := url.Parse(link)
+	if err != nil || len(u.Path) < 10 {
+		t.Fatalf("the opener got %q, not a one-time link", link)
+	}
+	if strings.Contains(r.Stderr, u.Path) {
+		t.Errorf("--debug printed the one-time link's path %s:\n%s", u.Path, r.Stderr)
+	}
+	if !strings.Contains(r.Stderr, u.Host) {
+		t.Errorf("--debug does not say where the link listens (%s):\n%s", u.Host, r.Stderr)
+	}
+}
