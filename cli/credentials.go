@@ -85,6 +85,9 @@ func (g *Globals) hasStoredKey(profile string) bool {
 		g.debugf("keyring: cannot check for a stored key of %s: %v", profile, err)
 		return false
 	}
+	// Has lists every item name: say so, as the lazy keyring does for its
+	// own listings, so --debug shows each scan a run makes, not only reads.
+	g.debugf("keyring: listing every item (is a key stored for %s?)", profile)
 	ok, err := ks.Has(profile)
 	if err != nil {
 		g.debugf("keyring: cannot check for a stored key of %s: %v", profile, err)

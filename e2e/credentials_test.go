@@ -430,3 +430,38 @@ func TestNoTerminalForMFAPrompt(t *testing.T) {
 		t.Errorf("%d STS calls before a code was available, want 0", n)
 	}
 }
+
+// TestWarmDebugShowsEveryKeyringScan: --debug reports keyring listings as
+// well as reads, so a warm run that scans the keyring cannot pass for "one
+// read". A role chain's warm run lists nothing; a profile with keys in
+// ~/.aws/credentials lists once (to learn whether a stored key overrides the
+// file's), and --debug says so.
+func TestWarmDebugShowsEveryKeyringScan(t *testing.T) {
+	w := newWorld(t)
+	const listing = "rolevault: debug: keyring: listing every item"
+	expect(t, w.E.Run(t, "export", "--format=json", "role-b"), 0)
+	warm := w.E.Run(t, "--debug", "export", "--format=json", "role-b")
+	expect(t, warm, 0)
+	if strings.Contains(warm.Stderr, listing) {
+		t.Errorf("the warm role-b run listed the keyring:\n%s", warm.Stderr)
+	}
+
+	// A world of its own: the emulator accepts each MFA code once.
+	w = newWorld(t)
+	must(t, os.WriteFile(w.E.Credentials, []byte("[filekeys]\naws_access_key_id = "+w.KeyID+"\naws_secret_access_key = "+w.Secret+"\n"), 0o600))
+	w.E.WriteConfig(t, w.config("[profile filekeys]\nregion = "+worldRegion+"\nendpoint_url = "+w.URL+
+		"\nmfa_serial = "+w.Serial+"\nmfa_process = "+w.MFAProcess+"\n"))
+	expect(t, w.E.Run(t, "export", "--format=json", "filekeys"), 0)
+	w.STS.ResetCounters()
+	warm = w.E.Run(t, "--debug", "export", "--format=json", "filekeys")
+	expect(t, warm, 0)
+	if h := w.STS.History(); len(h) != 0 {
+		t.Errorf("the warm filekeys run called STS: %+v", h)
+	}
+	if n := strings.Count(warm.Stderr, listing); n != 1 {
+		t.Errorf("the warm filekeys run reported %d keyring listings, want 1 (the stored-key-beside-file check):\n%s", n, warm.Stderr)
+	}
+	if n := strings.Count(warm.Stderr, "rolevault: debug: keyring read "); n != 1 {
+		t.Errorf("the warm filekeys run read the keyring %d times, want 1:\n%s", n, warm.Stderr)
+	}
+}
