@@ -544,3 +544,20 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedLineQuoteKeepsRunes: the quoted start of an unparsable line is
+// cut between characters, not inside one (a byte cut left "\xc3…").
+func TestMalformedLineQuoteKeepsRunes(t *testing.T) {
+	line := strings.Repeat("a", 59) + strings.Repeat("é", 10)
+	cfg := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(cfg, []byte("[profile x]\n"+line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(LoadOptions{ConfigFile: cfg, CredentialsFile: cfg + ".none", LookupEnv: mapEnv(nil)})
+	if !errors.Is(err, ErrMalformedConfig) {
+		t.Fatalf("err = %v, want ErrMalformedConfig", err)
+	}
+	if want := strings.Repeat("a", 59) + "é…"; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), `\x`) {
+		t.Fatalf("message %q: want the quote %q, cut on a rune boundary", err.Error(), want)
+	}
+}
