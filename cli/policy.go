@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/rolevault/rolevault/config"
@@ -79,8 +78,6 @@ func (c *PolicyCmd) Run(g *Globals) error {
 	return err
 }
 
-var virtualMFARE = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):mfa/(?:.*/)?([\w+=,.@-]+)$`)
-
 // policyChain turns a resolved profile's plan into the input of
 // iampolicy. It is the only place that knows both packages.
 func policyChain(p *config.Profile) (iampolicy.Chain, error) {
@@ -98,8 +95,8 @@ func policyChain(p *config.Profile) (iampolicy.Chain, error) {
 		// The IAM user behind the key: the one the chain's virtual MFA
 		// device belongs to, named as the console names it.
 		for q := p; q != nil && caller == ""; q = q.Source {
-			if m := virtualMFARE.FindStringSubmatch(q.MFASerial); m != nil {
-				caller = "arn:" + m[1] + ":iam::" + m[2] + ":user/" + m[3]
+			if a, ok := config.ParseIAMARN(q.MFASerial); ok && a.Type == "mfa" {
+				caller = "arn:" + a.Partition + ":iam::" + a.Account + ":user/" + a.Name
 			}
 		}
 		if caller == "" {

@@ -148,7 +148,7 @@ func surroundedBy(s []byte, q byte) bool {
 
 func scanError(path string, line int, what string, text []byte) error {
 	return &ConfigError{Kind: ErrMalformedConfig, File: path, Line: line,
-		Msg:    fmt.Sprintf("cannot parse: %s: %q", what, truncate(string(bytes.TrimSpace(text)), 60)),
+		Msg:    fmt.Sprintf("cannot parse: %s: %q", what, clipTo(string(bytes.TrimSpace(text)), maxQuotedLine)),
 		Advice: "fix or comment out that line (lines look like `[profile NAME]` or `key = value`)"}
 }
 

@@ -535,6 +535,29 @@ func TestValidRoleARN(t *testing.T) {
 	}
 }
 
+// TestParseIAMARN: the one parser of role, user and MFA device ARNs that
+// config, doctor and policy share.
+func TestParseIAMARN(t *testing.T) {
+	tests := map[string]IAMARN{
+		"arn:aws:iam::123456789012:mfa/alice":             {"aws", "123456789012", "mfa", "alice"},
+		"arn:aws-cn:iam::123456789012:mfa/team/bob+x":     {"aws-cn", "123456789012", "mfa", "bob+x"},
+		"arn:aws:iam::123456789012:user/ops/carol":        {"aws", "123456789012", "user", "carol"},
+		"arn:aws-us-gov:iam::123456789012:role/p/q/Admin": {"aws-us-gov", "123456789012", "role", "Admin"},
+	}
+	for arn, want := range tests {
+		if got, ok := ParseIAMARN(arn); !ok || got != want {
+			t.Errorf("ParseIAMARN(%q) = %+v, %v; want %+v", arn, got, ok, want)
+		}
+	}
+	for _, arn := range []string{"GAHT12345678", "arn:aws:iam::123456789012:mfa/", "arn:aws:iam::123456789012:mfa",
+		"arn:awsx:iam::123456789012:mfa/a", "arn:aws:iam::1234:mfa/a", "arn:aws:sts::123456789012:assumed-role/a/b",
+		"arn:aws:iam::123456789012:mfa/a b", "arn:aws:iam::123456789012:/a"} {
+		if got, ok := ParseIAMARN(arn); ok {
+			t.Errorf("ParseIAMARN(%q) = %+v, want not an IAM ARN", arn, got)
+		}
+	}
+}
+
 func TestSuggest(t *testing.T) {
 	names := []string{"dev", "prod", "production", "stage", "login"}
 	tests := map[string]string{"prd": "prod", "Prod": "prod", "stagee": "stage", "xyz": "", "logni": "login", "productoin": "production"}
@@ -542,5 +565,22 @@ func TestSuggest(t *testing.T) {
 		if got := suggest(in, names); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestMalformedLineQuoteKeepsRunes: the quoted start of an unparsable line is
+// cut between characters, not inside one (a byte cut left "\xc3…").
+func TestMalformedLineQuoteKeepsRunes(t *testing.T) {
+	line := strings.Repeat("a", 59) + strings.Repeat("é", 10)
+	cfg := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(cfg, []byte("[profile x]\n"+line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(LoadOptions{ConfigFile: cfg, CredentialsFile: cfg + ".none", LookupEnv: mapEnv(nil)})
+	if !errors.Is(err, ErrMalformedConfig) {
+		t.Fatalf("err = %v, want ErrMalformedConfig", err)
+	}
+	if want := strings.Repeat("a", 59) + "é…"; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), `\x`) {
+		t.Fatalf("message %q: want the quote %q, cut on a rune boundary", err.Error(), want)
 	}
 }

@@ -132,15 +132,21 @@ func editDistance(a, b string, limit int) int {
 // maxQuoted is how much of a value an error message quotes.
 const maxQuoted = 100
 
+// maxQuotedLine is how much of an unparsable line a message quotes.
+const maxQuotedLine = 60
+
 // clip cuts a value quoted in a message to a readable length, on a rune
 // boundary: a config value can be megabytes, a message is one line.
-func clip(s string) string {
-	if len(s) <= maxQuoted {
+func clip(s string) string { return clipTo(s, maxQuoted) }
+
+// clipTo is clip with a limit of max runes.
+func clipTo(s string, max int) string {
+	if len(s) <= max {
 		return s
 	}
 	n := 0
 	for i := range s {
-		if n == maxQuoted {
+		if n == max {
 			return s[:i] + "…"
 		}
 		n++

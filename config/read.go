@@ -127,16 +127,9 @@ func malformedError(path string, data []byte, err error) error {
 		Msg:    "cannot parse: " + what,
 		Advice: "fix or comment out that line (lines look like `[profile NAME]` or `key = value`)"}
 	if line > 0 {
-		e.Msg += fmt.Sprintf(": %q", truncate(strings.TrimSpace(offending), 60))
+		e.Msg += fmt.Sprintf(": %q", clipTo(strings.TrimSpace(offending), maxQuotedLine))
 	}
 	return e
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // findLine returns the 1-based number of the first line whose trimmed text is

@@ -11,23 +11,39 @@ import (
 // ValidRoleARN reports whether s is an IAM role ARN:
 // arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME with a 12-digit account.
 func ValidRoleARN(s string) bool {
+	a, ok := ParseIAMARN(s)
+	return ok && a.Type == "role"
+}
+
+// IAMARN is an IAM ARN taken apart: arn:Partition:iam::Account:Type/[PATH/]Name.
+type IAMARN struct {
+	Partition, Account string
+	Type               string // role, user, mfa, …
+	Name               string // the last segment, without the path
+}
+
+// ParseIAMARN splits s if it is an IAM ARN with an aws partition, a 12-digit
+// account and a resource TYPE/[PATH/]NAME of IAM name characters. It is the
+// one parser of role, user and MFA device ARNs for config and the packages
+// that read its values (doctor, cli).
+func ParseIAMARN(s string) (IAMARN, bool) {
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[3] != "" {
-		return false
+		return IAMARN{}, false
 	}
 	if !validPartition(parts[1]) || len(parts[4]) != 12 || !allDigits(parts[4]) {
-		return false
+		return IAMARN{}, false
 	}
-	rest, ok := strings.CutPrefix(parts[5], "role/")
-	if !ok || rest == "" || strings.HasSuffix(rest, "/") || strings.HasPrefix(rest, "/") {
-		return false
+	typ, rest, ok := strings.Cut(parts[5], "/")
+	if !ok || typ == "" || rest == "" || strings.HasSuffix(rest, "/") || strings.HasPrefix(rest, "/") {
+		return IAMARN{}, false
 	}
 	for _, r := range rest {
 		if !isIAMNameRune(r) && r != '/' {
-			return false
+			return IAMARN{}, false
 		}
 	}
-	return true
+	return IAMARN{Partition: parts[1], Account: parts[4], Type: typ, Name: rest[strings.LastIndexByte(rest, '/')+1:]}, true
 }
 
 // validPartition accepts aws and the aws-* partitions (aws-cn, aws-us-gov,

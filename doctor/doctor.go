@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -280,8 +279,6 @@ func AgeCheck(age time.Duration, created time.Time, profile string) Check {
 	return c
 }
 
-var mfaARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):mfa/`)
-
 // mfaSerial checks that the chain's MFA device is in the caller's account:
 // an IAM user's device always is.
 func (w *walk) mfaSerial() {
@@ -300,17 +297,17 @@ func (w *walk) mfaSerial() {
 
 // MFASerialCheck compares the account of an MFA serial with the caller's.
 func MFASerialCheck(serial, account, caller string) Check {
-	m := mfaARN.FindStringSubmatch(serial)
-	if m == nil {
+	a, ok := config.ParseIAMARN(serial)
+	if !ok || a.Type != "mfa" {
 		return Check{Check: CheckMFASerial, Verdict: Skip, Detail: "mfa_serial " + serial + " is a hardware device's serial number, not an ARN: its account cannot be compared"}
 	}
-	if m[1] != account {
+	if a.Account != account {
 		name := caller
 		if i := strings.LastIndex(caller, "/"); i >= 0 {
 			name = caller[i+1:]
 		}
 		return Check{Check: CheckMFASerial, Verdict: Fail,
-			Detail: fmt.Sprintf("mfa_serial %s is in account %s, but the key belongs to %s in account %s: STS accepts only the caller's own devices", serial, m[1], caller, account),
+			Detail: fmt.Sprintf("mfa_serial %s is in account %s, but the key belongs to %s in account %s: STS accepts only the caller's own devices", serial, a.Account, caller, account),
 			Next:   fmt.Sprintf("set mfa_serial to the device of %s (arn:aws:iam::%s:mfa/%s for a virtual device; 'aws iam list-mfa-devices' lists them)", caller, account, name)}
 	}
 	return Check{Check: CheckMFASerial, Verdict: OK, Detail: fmt.Sprintf("mfa_serial %s is in the caller's account %s", serial, account)}

@@ -260,3 +260,22 @@ func TestDoctorConfigError(t *testing.T) {
 		t.Fatalf("verdicts %s", got)
 	}
 }
+
+// TestDoctorNoSessionSpendsOneMFACode: with --no-session the MFA code goes
+// on role-a's AssumeRole, and role-b's step, checked after it, must reuse
+// that session rather than ask for a second code. The text report prints no
+// secret either.
+func TestDoctorNoSessionSpendsOneMFACode(t *testing.T) {
+	w := doctorWorld(t, "")
+	w.doctor(t, 0, "role-b", "--no-session")
+	if n := w.mfaRuns(t); n != 1 {
+		t.Errorf("doctor --no-session asked for %d MFA codes, want 1", n)
+	}
+	r := w.E.Run(t, "doctor", "role-b", "--no-session")
+	expect(t, r, 0, "every step works")
+	for _, s := range w.secrets() {
+		if s != "" && (strings.Contains(r.Stdout, s) || strings.Contains(r.Stderr, s)) {
+			t.Errorf("doctor's text report printed a secret: %s", r)
+		}
+	}
+}
