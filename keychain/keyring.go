@@ -102,7 +102,11 @@ func (s *KeyStore) Set(profile string, c aws.Credentials) error {
 // Remove deletes the access key stored for profile; a missing key is a
 // *KeyNotStoredError. Backends disagree on what removing a missing item does
 // (secret-service succeeds silently, file returns an fs error), so existence is
-// checked first by name.
+// checked first by name. The item is then read, because some backends delete
+// without opening the item (the file keyring needs no passphrase to unlink a
+// file): a mistyped passphrase or a locked keyring must not cost the key, so
+// those errors stop the removal. An item that opens but is not a usable key
+// may still be removed.
 func (s *KeyStore) Remove(profile string) error {
 	ok, err := s.Has(profile)
 	if err != nil {
@@ -110,6 +114,9 @@ func (s *KeyStore) Remove(profile string) error {
 	}
 	if !ok {
 		return &KeyNotStoredError{Profile: profile}
+	}
+	if _, err := s.Keyring.Get(profile); errors.Is(err, ErrWrongFilePassphrase) || errors.Is(err, ErrKeyringLocked) {
+		return err
 	}
 	if err := s.Keyring.Remove(profile); err != nil && !isNotFound(err) {
 		return fmt.Errorf("removing the access key of profile %q: %w", profile, err)
