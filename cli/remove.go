@@ -42,7 +42,7 @@ func (c *RemoveCmd) Run(g *Globals) error {
 		return err
 	}
 	if !has {
-		return &hintedError{msg: fmt.Sprintf("no access key is stored for profile %q in the %s keyring", c.Profile, g.KeyringBackend()),
+		return &hintedError{msg: fmt.Sprintf("no access key is stored for profile %q in %s", c.Profile, g.backendPlace(g.KeyringBackend())),
 			hint: "'rolevault list --credentials' shows the profiles that have one.", err: keychain.ErrKeyNotStored}
 	}
 	if !c.Force {
