@@ -292,7 +292,8 @@ func TestRemove(t *testing.T) {
 	}
 
 	code, _, stderr := krRun(t, "--backend", "file", "remove", "nope", "-f")
-	if code != ExitError || !strings.Contains(stderr, `no access key is stored for profile "nope"`) {
+	if code != ExitError || !strings.Contains(stderr, `no access key is stored for profile "nope"`) ||
+		!strings.Contains(stderr, "in the file keyring (~/keys)") {
 		t.Errorf("remove missing: exit %d, stderr %q", code, stderr)
 	}
 	code, out, stderr := krRun(t, "--backend", "file", "rm", "-f", "dev")

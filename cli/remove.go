@@ -42,14 +42,8 @@ func (c *RemoveCmd) Run(g *Globals) error {
 		return err
 	}
 	if !has {
-		return &hintedError{msg: fmt.Sprintf("no access key is stored for profile %q in the %s keyring", c.Profile, g.KeyringBackend()),
+		return &hintedError{msg: fmt.Sprintf("no access key is stored for profile %q in %s", c.Profile, g.backendPlace(g.KeyringBackend())),
 			hint: "'rolevault list --credentials' shows the profiles that have one.", err: keychain.ErrKeyNotStored}
-	}
-	// Prove the keyring opens for this item before deleting it: a mistyped
-	// file passphrase (or a locked keyring) must not cost the key. An item
-	// that decrypts but is not a usable key may still be removed.
-	if _, err := ks.Get(c.Profile); errors.Is(err, keychain.ErrWrongFilePassphrase) || errors.Is(err, keychain.ErrKeyringLocked) {
-		return err
 	}
 	if !c.Force {
 		ok, err := prompt.Confirm(fmt.Sprintf("Delete the access key of profile %q and its cached sessions?", c.Profile))
@@ -64,6 +58,8 @@ func (c *RemoveCmd) Run(g *Globals) error {
 			return nil
 		}
 	}
+	// Remove refuses, and keeps the key, when the keyring does not open for
+	// it (a mistyped file passphrase, a locked collection).
 	if err := ks.Remove(c.Profile); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -102,7 +103,11 @@ func (s *KeyStore) Set(profile string, c aws.Credentials) error {
 // Remove deletes the access key stored for profile; a missing key is a
 // *KeyNotStoredError. Backends disagree on what removing a missing item does
 // (secret-service succeeds silently, file returns an fs error), so existence is
-// checked first by name.
+// checked first by name. The item is then read, because some backends delete
+// without opening the item (the file keyring needs no passphrase to unlink a
+// file): a mistyped passphrase or a locked keyring must not cost the key, so
+// those errors stop the removal. An item that opens but is not a usable key
+// may still be removed.
 func (s *KeyStore) Remove(profile string) error {
 	ok, err := s.Has(profile)
 	if err != nil {
@@ -110,6 +115,9 @@ func (s *KeyStore) Remove(profile string) error {
 	}
 	if !ok {
 		return &KeyNotStoredError{Profile: profile}
+	}
+	if _, err := s.Keyring.Get(profile); errors.Is(err, ErrWrongFilePassphrase) || errors.Is(err, ErrKeyringLocked) {
+		return err
 	}
 	if err := s.Keyring.Remove(profile); err != nil && !isNotFound(err) {
 		return fmt.Errorf("removing the access key of profile %q: %w", profile, err)
@@ -120,25 +128,17 @@ func (s *KeyStore) Remove(profile string) error {
 // Has reports whether an access key is stored for profile, from the item
 // names alone: no decryption, no passphrase, no unlock prompt for the secret.
 func (s *KeyStore) Has(profile string) (bool, error) {
-	names, err := s.Keyring.Keys()
-	if err != nil {
-		return false, fmt.Errorf("listing the keyring: %w", err)
-	}
-	for _, n := range names {
-		if n == profile {
-			return true, nil
-		}
-	}
-	return false, nil
+	names, err := s.names()
+	return slices.Contains(names, profile), err
 }
 
 // ListProfiles returns, sorted, the names of the profiles that have a stored
 // access key: every item that is neither a rolevault session nor one of the
 // items aws-vault keeps beside its keys (its own sessions and SSO tokens).
 func (s *KeyStore) ListProfiles() ([]string, error) {
-	names, err := s.Keyring.Keys()
+	names, err := s.names()
 	if err != nil {
-		return nil, fmt.Errorf("listing the keyring: %w", err)
+		return nil, err
 	}
 	var out []string
 	for _, n := range names {
@@ -161,9 +161,9 @@ type SessionItem struct {
 // Sessions lists the cached rolevault sessions, sorted by profile then name,
 // without reading (decrypting) any of them.
 func (s *KeyStore) Sessions() ([]SessionItem, error) {
-	names, err := s.Keyring.Keys()
+	names, err := s.names()
 	if err != nil {
-		return nil, fmt.Errorf("listing the keyring: %w", err)
+		return nil, err
 	}
 	var out []SessionItem
 	for _, n := range names {
@@ -184,9 +184,9 @@ func (s *KeyStore) Sessions() ([]SessionItem, error) {
 // it removed. Sessions aws-vault cached for the profile go too: they were made
 // from the key being replaced or removed, and rolevault never reads them.
 func (s *KeyStore) RemoveSessions(profile string) (int, error) {
-	names, err := s.Keyring.Keys()
+	names, err := s.names()
 	if err != nil {
-		return 0, fmt.Errorf("listing the keyring: %w", err)
+		return 0, err
 	}
 	cache := &SessionCache{Keyring: s.Keyring, IndexDir: s.SessionIndexDir}
 	n := 0
@@ -204,6 +204,15 @@ func (s *KeyStore) RemoveSessions(profile string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// names lists every item name in the keyring, which reads no secret.
+func (s *KeyStore) names() ([]string, error) {
+	names, err := s.Keyring.Keys()
+	if err != nil {
+		return nil, fmt.Errorf("listing the keyring: %w", err)
+	}
+	return names, nil
 }
 
 func isNotFound(err error) bool {

@@ -47,3 +47,35 @@ func TestLockedKeyringMessage(t *testing.T) {
 		t.Errorf("unrelated error became %v", err)
 	}
 }
+
+// TestKeyStoreRemoveKeepsAKeyItCannotOpen: a wrong file passphrase or a
+// locked keyring stops Remove before anything is deleted, whoever calls it;
+// an item that opens but is not an access key can still be removed.
+func TestKeyStoreRemoveKeepsAKeyItCannotOpen(t *testing.T) {
+	tests := []struct {
+		backend keyring.BackendType
+		raw     string
+		want    error
+	}{
+		{keyring.FileBackend, "aes.KeyUnwrap(): integrity check failed.", ErrWrongFilePassphrase},
+		{keyring.SecretServiceBackend, "Cannot get secret of a locked object", ErrKeyringLocked},
+	}
+	for _, tt := range tests {
+		items := keyring.NewArrayKeyring([]keyring.Item{{Key: "dev", Data: []byte(`{"AccessKeyID":"AKIA","SecretAccessKey":"s"}`)}})
+		k := &checkedKeyring{Keyring: failingKeyring{items, errors.New(tt.raw)}, backend: tt.backend,
+			g: &Options{LookupEnv: func(string) (string, bool) { return "", false }}}
+		if err := (&KeyStore{Keyring: k}).Remove("dev"); !errors.Is(err, tt.want) {
+			t.Errorf("%s: Remove = %v, want %v", tt.raw, err, tt.want)
+		}
+		if keys, _ := items.Keys(); len(keys) != 1 {
+			t.Errorf("%s: Remove deleted the key it could not open (left %q)", tt.raw, keys)
+		}
+	}
+	items := keyring.NewArrayKeyring([]keyring.Item{{Key: "dev", Data: []byte("not json")}})
+	if err := (&KeyStore{Keyring: items}).Remove("dev"); err != nil {
+		t.Errorf("Remove of an item that is not an access key = %v, want it removed", err)
+	}
+	if keys, _ := items.Keys(); len(keys) != 0 {
+		t.Errorf("left %q", keys)
+	}
+}

@@ -123,13 +123,16 @@ func refuseEmptyPassphrase(pw string) error {
 	return nil
 }
 
+// dirHasItems reports whether dir holds a stored item; a temporary file an
+// interrupted write left is not one, so a keyring that never got its first
+// item is still new and its passphrase is still asked twice.
 func dirHasItems(dir string) bool {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false
 	}
 	for _, e := range entries {
-		if e.Type().IsRegular() {
+		if e.Type().IsRegular() && !IsPartialWrite(e.Name()) {
 			return true
 		}
 	}
