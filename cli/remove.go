@@ -45,6 +45,10 @@ func (c *RemoveCmd) Run(g *Globals) error {
 		return &hintedError{msg: fmt.Sprintf("no access key is stored for profile %q in %s", c.Profile, g.backendPlace(g.KeyringBackend())),
 			hint: "'rolevault list --credentials' shows the profiles that have one.", err: keychain.ErrKeyNotStored}
 	}
+	// Before the question: a mistyped passphrase is said at once.
+	if err := ks.CheckOpens(c.Profile); err != nil {
+		return err
+	}
 	if !c.Force {
 		ok, err := prompt.Confirm(fmt.Sprintf("Delete the access key of profile %q and its cached sessions?", c.Profile))
 		if errors.Is(err, prompt.ErrNoTerminal) {

@@ -235,6 +235,11 @@ func TestRemoveWithWrongPassphraseKeepsTheKey(t *testing.T) {
 	good := w.E.Vars["AWS_VAULT_FILE_PASSPHRASE"]
 	w.E.Set("AWS_VAULT_FILE_PASSPHRASE", "not-the-passphrase")
 	expect(t, w.E.Run(t, "remove", "-f", "login"), 1, "err:wrong passphrase for the file keyring")
+	// Without -f the passphrase is checked before the confirmation question
+	// (here: before finding there is no terminal to ask on).
+	if r := w.E.Run(t, "remove", "login"); r.Code != 1 || !strings.Contains(r.Stderr, "wrong passphrase") || strings.Contains(r.Stderr, "confirmation") {
+		t.Errorf("remove without -f and a wrong passphrase: want the passphrase error first, got %s", r)
+	}
 	w.E.Set("AWS_VAULT_FILE_PASSPHRASE", good)
 	c, err := w.storedKey(t, "login")
 	if err != nil || c.AccessKeyID != w.KeyID {

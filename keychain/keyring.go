@@ -100,6 +100,18 @@ func (s *KeyStore) Set(profile string, c aws.Credentials) error {
 	return nil
 }
 
+// CheckOpens reports whether the keyring opens for profile's item: a wrong
+// file passphrase or a locked keyring is an error, anything else (the item
+// opens, is missing, or is not a usable key) is not. Remove calls it; remove
+// asks it before its confirmation question, so a mistyped passphrase is
+// reported before anyone is asked anything.
+func (s *KeyStore) CheckOpens(profile string) error {
+	if _, err := s.Keyring.Get(profile); errors.Is(err, ErrWrongFilePassphrase) || errors.Is(err, ErrKeyringLocked) {
+		return err
+	}
+	return nil
+}
+
 // Remove deletes the access key stored for profile; a missing key is a
 // *KeyNotStoredError. Backends disagree on what removing a missing item does
 // (secret-service succeeds silently, file returns an fs error), so existence is
@@ -116,7 +128,7 @@ func (s *KeyStore) Remove(profile string) error {
 	if !ok {
 		return &KeyNotStoredError{Profile: profile}
 	}
-	if _, err := s.Keyring.Get(profile); errors.Is(err, ErrWrongFilePassphrase) || errors.Is(err, ErrKeyringLocked) {
+	if err := s.CheckOpens(profile); err != nil {
 		return err
 	}
 	if err := s.Keyring.Remove(profile); err != nil && !isNotFound(err) {
