@@ -67,14 +67,20 @@ func (c *ExplainCmd) Run(g *Globals) error {
 			insp = &keychain.SessionCache{IndexDir: dir}
 		}
 	}
-	if c.inspector == nil && insp != nil && len(pl.Steps) > 0 && pl.Steps[0].Kind == plan.StepStoredKeys {
-		// The keyring's item names are read anyway to say where the key is;
-		// a session the index knows but another tool (aws-vault clear) or a
-		// lost write removed is not cached, whatever the index says.
-		if ks, err := g.KeyStore(); err == nil {
-			if names, err := ks.Keyring.Keys(); err == nil {
-				insp = presentInspector{inner: insp, names: names}
-			}
+	// For a stored key, the keyring's item names are listed once: they say
+	// where the key is, and a session the index knows but another tool
+	// (aws-vault clear) or a lost write removed is not cached, whatever the
+	// index says.
+	var names []string
+	var namesErr error
+	storedKey := len(pl.Steps) > 0 && pl.Steps[0].Kind == plan.StepStoredKeys
+	if storedKey {
+		var ks *keychain.KeyStore
+		if ks, namesErr = g.KeyStore(); namesErr == nil {
+			names, namesErr = ks.Keyring.Keys()
+		}
+		if namesErr == nil && c.inspector == nil && insp != nil {
+			insp = presentInspector{inner: insp, names: names}
 		}
 	}
 	now := time.Now
@@ -82,9 +88,9 @@ func (c *ExplainCmd) Run(g *Globals) error {
 		now = c.now
 	}
 	doc := explainPlan(pl, insp, now(), mfaOrigin{driver: g.Prompt})
-	if len(doc.Steps) > 0 && doc.Steps[0].Kind == string(plan.StepStoredKeys) {
+	if storedKey && len(doc.Steps) > 0 {
 		// Item names only: where the key is, or that there is none yet.
-		doc.Steps[0].Source = g.storedKeySource(doc.Steps[0].Profile)
+		doc.Steps[0].Source = g.storedKeySource(doc.Steps[0].Profile, names, namesErr)
 		if src := profileInChain(p, doc.Steps[0].Profile); src != nil && src.FileKeysIgnored {
 			doc.Steps[0].Source += fmt.Sprintf("; the plaintext copy in %s is ignored (delete it)", src.FileKeysAt)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/99designs/keyring"
@@ -52,19 +53,18 @@ func tildeHome(p string) string {
 }
 
 // storedKeySource says, for explain, whether an access key is stored for
-// profile and in which backend, from the keyring's item names only (no
-// secret is read, no passphrase asked).
-func (g *Globals) storedKeySource(profile string) string {
-	ks, err := g.KeyStore()
-	if err != nil {
+// profile and in which backend, from the keyring's item names (names, as
+// listed once by the caller; err is why they could not be) — no secret is
+// read, no passphrase asked.
+func (g *Globals) storedKeySource(profile string, names []string, err error) string {
+	if g.KeyringBackend() == "" {
 		return fmt.Sprintf("access key to be read from the keyring as %q (the keyring could not be opened to check: %v)", profile, oneLine(err))
 	}
 	place := g.backendPlace(g.KeyringBackend())
-	ok, err := ks.Has(profile)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("access key to be read from %s as %q (could not list it to check: %v)", place, profile, oneLine(err))
-	case ok:
+	case slices.Contains(names, profile):
 		return fmt.Sprintf("access key stored in %s as %q", place, profile)
 	}
 	return fmt.Sprintf("no access key stored in %s as %q yet: store it with 'rolevault add %s'", place, profile, profile)
