@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rolevault/rolevault/config"
 	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/plan"
@@ -251,16 +252,25 @@ func (p *Provider) call(ctx context.Context, pl *plan.Plan, step plan.Step, src 
 	return aws.Credentials{}, fmt.Errorf("profile %q: unknown step %q", step.Profile, step.Kind)
 }
 
+// mfaCall is what one STS call of a step sends for MFA: the serial and the
+// code (both nil when the step needs none) and the per-call options, which
+// carry noResend whenever a code is sent. withMFA builds it, so no call that
+// carries a code can forget that rule.
+type mfaCall struct {
+	Serial, Code *string
+	Options      []func(*sts.Options)
+}
+
 // withMFA runs fn with an MFA code for the step's serial (or with no code when
 // the step needs none), asking again, up to maxMFAAttempts, when STS rejects
 // the code and the prompt can re-ask. fn returns STS's error unexplained so
-// a rejection can be recognised, and sends a code at most once (noResend).
+// a rejection can be recognised; a code is sent at most once (noResend).
 // When a call may have used its code without an answer coming back, the
 // prompt is asked once for the next code; a prompt that cannot give one ends
 // it with an error that says the code may be used up, not that it was wrong.
-func (p *Provider) withMFA(ctx context.Context, step plan.Step, fn func(code string) error) error {
+func (p *Provider) withMFA(ctx context.Context, step plan.Step, fn func(mfaCall) error) error {
 	if step.MFASerial == "" {
-		return fn("")
+		return fn(mfaCall{})
 	}
 	if p.MFA == nil {
 		return &ProviderError{Err: fmt.Errorf("profile %q needs an MFA code for %s and no way to ask for one is set up", step.Profile, step.MFASerial),
@@ -294,7 +304,7 @@ func (p *Provider) withMFA(ctx context.Context, step plan.Step, fn func(code str
 			req.Attempt++
 			continue
 		}
-		err = fn(code)
+		err = fn(mfaCall{Serial: aws.String(step.MFASerial), Code: aws.String(code), Options: []func(*sts.Options){noResend}})
 		switch {
 		case err == nil:
 			return nil

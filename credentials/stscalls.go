@@ -26,13 +26,9 @@ func (p *Provider) getSessionToken(ctx context.Context, pl *plan.Plan, step plan
 		in.DurationSeconds = aws.Int32(int32(step.Duration / time.Second))
 	}
 	var out *sts.GetSessionTokenOutput
-	err := p.withMFA(ctx, step, func(code string) (err error) {
-		var opts []func(*sts.Options)
-		if step.MFASerial != "" {
-			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
-			opts = append(opts, noResend)
-		}
-		out, err = p.stsClient(pl, &src).GetSessionToken(ctx, in, opts...)
+	err := p.withMFA(ctx, step, func(m mfaCall) (err error) {
+		in.SerialNumber, in.TokenCode = m.Serial, m.Code
+		out, err = p.stsClient(pl, &src).GetSessionToken(ctx, in, m.Options...)
 		return err
 	})
 	if err != nil {
@@ -67,13 +63,9 @@ func (p *Provider) assumeRole(ctx context.Context, pl *plan.Plan, step plan.Step
 	in.TransitiveTagKeys = append(in.TransitiveTagKeys, step.TransitiveSessionTags...)
 
 	var out *sts.AssumeRoleOutput
-	err := p.withMFA(ctx, step, func(code string) (err error) {
-		var opts []func(*sts.Options)
-		if step.MFASerial != "" {
-			in.SerialNumber, in.TokenCode = aws.String(step.MFASerial), aws.String(code)
-			opts = append(opts, noResend)
-		}
-		out, err = p.stsClient(pl, &src).AssumeRole(ctx, in, opts...)
+	err := p.withMFA(ctx, step, func(m mfaCall) (err error) {
+		in.SerialNumber, in.TokenCode = m.Serial, m.Code
+		out, err = p.stsClient(pl, &src).AssumeRole(ctx, in, m.Options...)
 		return err
 	})
 	if err != nil {
