@@ -2,14 +2,17 @@ package e2e
 
 // Whole-process benchmarks for `make bench`: the warm credential path as a
 // person's shell or an SDK runs it (a new rolevault process each time), next
-// to a hello-world Go binary started the same way, plus the STS calls the
-// cold path of each kind of profile makes.
+// to the floor program (e2e/internal/floor: 99designs/keyring's file backend,
+// one item read, a credential_process document) and a hello-world Go binary
+// started the same way; 8 concurrent cold callers next to one; plus the STS
+// calls the cold path of each kind of profile makes.
 
 import (
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,16 +139,94 @@ func (w *benchWorld) warm(b *testing.B, args ...string) {
 		b.Fatalf("cold run %v: %v\n%s", args, err, out)
 	}
 	reads := w.keyringReads(b, args...)
+	floor := w.floor(b)
 	w.sts.ResetCounters()
-	b.ResetTimer()
-	for range b.N {
+	vsFloor(b, floor, func() error {
 		if out, err := w.run("", nil, args...); err != nil {
-			b.Fatalf("%v: %v\n%s", args, err, out)
+			return fmt.Errorf("%v: %v\n%s", args, err, out)
+		}
+		return nil
+	})
+	b.ReportMetric(float64(reads), "keyring-reads/op")
+	b.ReportMetric(float64(len(w.sts.History()))/float64(b.N), "sts-calls/op")
+}
+
+// buildFloor builds e2e/internal/floor, the yardstick of the warm figures.
+func buildFloor(b testing.TB) string {
+	bin := filepath.Join(b.TempDir(), "floor")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/rolevault/rolevault/e2e/internal/floor").CombinedOutput(); err != nil {
+		b.Fatalf("building the floor program: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// floor returns a run of the floor program on this world: the same keyring
+// directory and passphrase, reading the item a warm `export prod` reads (the
+// first one --debug names), so it has warmed prod's sessions first.
+func (w *benchWorld) floor(b testing.TB) func() error {
+	w.writeCode()
+	out, err := w.run("", nil, "--debug", "export", "--format=json", "prod")
+	if err != nil {
+		b.Fatalf("export prod: %v\n%s", err, out)
+	}
+	_, rest, ok := strings.Cut(out, "keyring read 1: ")
+	if !ok {
+		b.Fatalf("export prod read no keyring item:\n%s", out)
+	}
+	item, _, _ := strings.Cut(rest, "\n")
+	bin := buildFloor(b)
+	run := func() error {
+		cmd := exec.Command(bin, item)
+		cmd.Env = w.env
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), `"AccessKeyId"`) {
+			return fmt.Errorf("floor: %v\n%s", err, out)
+		}
+		return nil
+	}
+	if err := run(); err != nil {
+		b.Fatal(err)
+	}
+	return run
+}
+
+// vsFloor times b.N runs of run, each next to a run of floor (outside the
+// timer, in alternating order), and reports x-floor: the median run over the
+// median floor run. Measured side by side, the load other processes put on
+// the machine weighs on both alike; ms-median is run's own median.
+func vsFloor(b *testing.B, floor, run func() error) {
+	b.Helper()
+	own := make([]time.Duration, 0, b.N)
+	base := make([]time.Duration, 0, b.N)
+	timed := func(f func() error, into *[]time.Duration) {
+		t := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		*into = append(*into, time.Since(t))
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if i%2 == 0 {
+			b.StopTimer()
+			timed(floor, &base)
+			b.StartTimer()
+			timed(run, &own)
+		} else {
+			timed(run, &own)
+			b.StopTimer()
+			timed(floor, &base)
+			b.StartTimer()
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(reads), "keyring-reads/op")
-	b.ReportMetric(float64(len(w.sts.History()))/float64(b.N), "sts-calls/op")
+	b.ReportMetric(float64(median(own))/float64(median(base)), "x-floor")
+	b.ReportMetric(float64(median(own))/1e6, "ms-median")
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func BenchmarkWarmExportJSON(b *testing.B) {
@@ -156,14 +237,23 @@ func BenchmarkWarmExecTrue(b *testing.B) {
 	newBenchWorld(b).warm(b, "exec", "prod", "--", "true")
 }
 
+// BenchmarkFloor is the floor program alone; `make bench` divides the
+// figures of benchmarks that do not run it side by side (vsFloor) by this.
+func BenchmarkFloor(b *testing.B) {
+	w := newBenchWorld(b)
+	floor := w.floor(b)
+	vsFloor(b, floor, floor)
+}
+
 func BenchmarkHelloWorldProcess(b *testing.B) {
 	bin := helloWorld(b)
-	b.ResetTimer()
-	for range b.N {
+	floor := newBenchWorld(b).floor(b)
+	vsFloor(b, floor, func() error {
 		if out, err := exec.Command(bin).CombinedOutput(); err != nil {
-			b.Fatalf("%v\n%s", err, out)
+			return fmt.Errorf("%v\n%s", err, out)
 		}
-	}
+		return nil
+	})
 }
 
 // TestColdPathSTSCalls records, for each kind of profile, the STS calls an
@@ -217,12 +307,12 @@ func TestColdPathSTSCalls(t *testing.T) {
 // cost from the credential path's.
 func BenchmarkVersionProcess(b *testing.B) {
 	w := newBenchWorld(b)
-	b.ResetTimer()
-	for range b.N {
+	vsFloor(b, w.floor(b), func() error {
 		if out, err := w.run("", nil, "--version"); err != nil {
-			b.Fatalf("%v\n%s", err, out)
+			return fmt.Errorf("%v\n%s", err, out)
 		}
-	}
+		return nil
+	})
 }
 
 // BenchmarkListProfiles10k is `rolevault list --profiles` as a whole process
