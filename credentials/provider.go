@@ -188,9 +188,9 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 	return cur, nil, nil
 }
 
-// runCached runs one STS step under its cache key's lock. After taking the
-// lock it reads the cache again: whoever held the lock may have just fetched
-// this very session.
+// runCached runs one STS step under its cache key's lock. With the lock it
+// reads the cache again: whoever held the lock may have just fetched this
+// very session.
 func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
 	if step.CacheKey == "" || p.Cache == nil {
 		return p.call(ctx, pl, step, src, srcKey)
@@ -200,16 +200,24 @@ func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step,
 		doing = "asking for your MFA code for " + step.MFASerial
 	}
 	if p.Locks != nil {
-		release, err := p.Locks.Acquire(ctx, step.CacheKey, doing)
+		// The cache is read again under the lock (shared, alongside the
+		// other waiters, when another process held it).
+		var cached *keychain.Session
+		release, done, err := p.Locks.AcquireUnlessFresh(ctx, step.CacheKey, doing, func() (bool, error) {
+			s, err := p.Cache.Get(step.CacheKey)
+			if err != nil || !s.Usable(p.now(), minTTL(pl)) {
+				return false, err
+			}
+			cached = s
+			return true, nil
+		})
 		if err != nil {
 			return aws.Credentials{}, err
 		}
 		defer release()
-		if s, err := p.Cache.Get(step.CacheKey); err != nil {
-			return aws.Credentials{}, err
-		} else if s.Usable(p.now(), minTTL(pl)) {
+		if done {
 			p.debugf("another process fetched the %s session for %s; using it", step.Kind, step.Profile)
-			return sessionCredentials(s), nil
+			return sessionCredentials(cached), nil
 		}
 	}
 	creds, err := p.call(ctx, pl, step, src, srcKey)

@@ -341,3 +341,69 @@ func BenchmarkListProfiles10k(b *testing.B) {
 		}
 	}
 }
+
+// stsLatency is the emulator's delay on each STS call in the cold
+// benchmarks. A cold call's time is mostly STS's: a new process opens a new
+// connection, so each call costs TCP and TLS handshakes plus the request,
+// three round trips, to a regional endpoint 30-40 ms away (or the global
+// sts.amazonaws.com, in us-east-1, from elsewhere) — about 100 ms.
+const stsLatency = 100 * time.Millisecond
+
+// BenchmarkColdConcurrent8 is the single-flight case: 8 processes ask at once
+// for a profile whose MFA session and role session are both missing (8 SDK
+// clients or terminals starting together). One of them asks for the code and
+// calls STS; the others wait and read what it cached. Each op starts one
+// cold call on a fresh chain, then 8 concurrent cold callers on another, and
+// x-one is the median time until the last of the 8 exits over the median
+// single call (target 1.2x). Each op also checks that the 8 made exactly one
+// GetSessionToken and one AssumeRole call.
+func BenchmarkColdConcurrent8(b *testing.B) {
+	const callers = 8
+	args := []string{"export", "--format=json", "prod"}
+	fresh := func() *benchWorld {
+		b.StopTimer()
+		defer b.StartTimer()
+		w := newBenchWorld(b)
+		w.sts.SetLatency("GetSessionToken", stsLatency)
+		w.sts.SetLatency("AssumeRole", stsLatency)
+		w.writeCode()
+		w.sts.ResetCounters()
+		return w
+	}
+	var one, eight []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		w := fresh()
+		t := time.Now()
+		if out, err := w.run("", nil, args...); err != nil {
+			b.Fatalf("one cold call: %v\n%s", err, out)
+		}
+		one = append(one, time.Since(t))
+
+		w = fresh()
+		errs := make(chan error, callers)
+		t = time.Now()
+		for range callers {
+			go func() {
+				out, err := w.run("", nil, args...)
+				if err != nil {
+					err = fmt.Errorf("%v\n%s", err, out)
+				}
+				errs <- err
+			}()
+		}
+		for range callers {
+			if err := <-errs; err != nil {
+				b.Fatalf("one of %d concurrent cold callers: %v", callers, err)
+			}
+		}
+		eight = append(eight, time.Since(t))
+		if g, a := w.sts.Calls("GetSessionToken"), w.sts.Calls("AssumeRole"); g != 1 || a != 1 {
+			b.Fatalf("%d concurrent cold callers made %d GetSessionToken and %d AssumeRole calls, want 1 and 1", callers, g, a)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(median(one))/1e6, "one-ms")
+	b.ReportMetric(float64(median(eight))/1e6, "eight-ms")
+	b.ReportMetric(float64(median(eight))/float64(median(one)), "x-one")
+}

@@ -146,3 +146,142 @@ func TestLockDirIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestLockWaiterWakesWithoutPolling: a waiter blocks in the kernel and gets
+// the lock as soon as the holder dies. Poll is set to an hour, which is when
+// a waiter that polled would next look; the timeout of a minute would end
+// that wait first.
+func TestLockWaiterWakesWithoutPolling(t *testing.T) {
+	dir := t.TempDir()
+	holder := startHolder(t, dir, "k4")
+	waiting := make(chan struct{})
+	l := &Locks{Dir: dir, Poll: time.Hour, Timeout: time.Minute, Waiting: func(string) { close(waiting) }}
+	go func() { <-waiting; holder.Process.Kill() }()
+	release, err := l.Acquire(context.Background(), "k4", "x")
+	if err != nil {
+		t.Fatalf("waiter did not get the lock when its holder died: %v", err)
+	}
+	release()
+}
+
+// TestLockWaitersReadTogether: the waiters a holder releases read the cache
+// at the same time, under a shared lock, not one after the other. Each
+// waiter's fresh blocks until all of them are inside it; waiters that took
+// turns would never all be inside at once and would time out.
+func TestLockWaitersReadTogether(t *testing.T) {
+	const n = 4
+	dir := t.TempDir()
+	holder := startHolder(t, dir, "k5")
+	var waitingCount atomic.Int32
+	allWaiting := make(chan struct{})
+	l := &Locks{Dir: dir, Timeout: time.Minute, Waiting: func(string) {
+		if waitingCount.Add(1) == n {
+			close(allWaiting)
+		}
+	}}
+	var inside atomic.Int32
+	allInside := make(chan struct{})
+	fresh := func() (bool, error) {
+		if inside.Add(1) == n {
+			close(allInside)
+		}
+		select {
+		case <-allInside:
+			return true, nil
+		case <-time.After(20 * time.Second):
+			return false, errors.New("the other waiters never read at the same time")
+		}
+	}
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			release, done, err := l.AcquireUnlessFresh(context.Background(), "k5", "x", fresh)
+			if err == nil && !done {
+				err = errors.New("fresh said yes, but AcquireUnlessFresh did not return done")
+			}
+			if release != nil {
+				release()
+			}
+			errs <- err
+		}()
+	}
+	<-allWaiting
+	holder.Process.Kill()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestLockWaitersTakeTurnsWhenNotFresh: when the holder leaves nothing usable
+// (it failed or was killed), the waiters fall back to the exclusive lock:
+// each gets it in turn, never two at once, and is not done.
+func TestLockWaitersTakeTurnsWhenNotFresh(t *testing.T) {
+	const n = 4
+	dir := t.TempDir()
+	holder := startHolder(t, dir, "k6")
+	var waitingCount atomic.Int32
+	allWaiting := make(chan struct{})
+	l := &Locks{Dir: dir, Timeout: time.Minute, Waiting: func(string) {
+		if waitingCount.Add(1) == n {
+			close(allWaiting)
+		}
+	}}
+	var reads, inside, maxInside atomic.Int32
+	fresh := func() (bool, error) { reads.Add(1); return false, nil }
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			release, done, err := l.AcquireUnlessFresh(context.Background(), "k6", "x", fresh)
+			if err != nil || done {
+				errs <- errors.Join(err, errors.New("not holding the lock"))
+				return
+			}
+			m := inside.Add(1)
+			for {
+				old := maxInside.Load()
+				if m <= old || maxInside.CompareAndSwap(old, m) {
+					break
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+			inside.Add(-1)
+			release()
+			errs <- nil
+		}()
+	}
+	<-allWaiting
+	holder.Process.Kill()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if maxInside.Load() != 1 {
+		t.Errorf("%d holders at once, want 1", maxInside.Load())
+	}
+	// Each waiter read once shared and once more with the lock.
+	if reads.Load() != 2*n {
+		t.Errorf("fresh ran %d times, want %d", reads.Load(), 2*n)
+	}
+}
+
+// TestLockHolderChecksFresh: a caller that gets the lock at once still reads
+// the cache under it, and is done without holding anything when the session
+// is there.
+func TestLockHolderChecksFresh(t *testing.T) {
+	dir := t.TempDir()
+	l := &Locks{Dir: dir}
+	release, done, err := l.AcquireUnlessFresh(context.Background(), "k7", "x", func() (bool, error) { return true, nil })
+	if err != nil || !done {
+		t.Fatalf("done %v, err %v; want done", done, err)
+	}
+	release()
+	// Nothing is held: the lock is free for the next caller at once.
+	release, err = (&Locks{Dir: dir, Timeout: time.Millisecond}).Acquire(context.Background(), "k7", "x")
+	if err != nil {
+		t.Fatalf("lock still held after a fresh read: %v", err)
+	}
+	release()
+}
