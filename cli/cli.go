@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/alecthomas/kong"
 	"github.com/rolevault/rolevault/keychain"
@@ -77,19 +80,18 @@ func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.
 
 // Main parses args, runs the chosen command and returns the process exit code.
 func Main(args []string, version string, s Streams) int {
+	if code, done := mainOneCommand(args, version, s); done {
+		return code
+	}
+	return mainFull(args, version, s)
+}
+
+// mainFull is Main with kong's model of every command.
+func mainFull(args []string, version string, s Streams) int {
 	var c CLI
 	c.Globals.streams = s
 	exitCode := -1
-	parser, err := kong.New(&c,
-		kong.Name("rolevault"),
-		kong.Description("Keep AWS access keys in your keychain and use short-lived, MFA-backed role credentials.\n\nrolevault reads profiles from ~/.aws/config (or $AWS_CONFIG_FILE). Start with 'rolevault add <profile>' and 'rolevault explain <profile>'."),
-		kong.UsageOnError(),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"version": "rolevault " + version},
-		kong.Writers(s.Out, s.Err),
-		kong.Exit(func(code int) { exitCode = code; panic(exitSignal{}) }),
-		kong.Bind(&c.Globals),
-	)
+	parser, err := newParser(&c, &c.Globals, version, s, &exitCode)
 	if err != nil {
 		fmt.Fprintf(s.Err, "rolevault: internal error building the command line: %v\n", err)
 		return ExitError
@@ -107,6 +109,194 @@ func Main(args []string, version string, s Streams) int {
 		return c.Globals.report(err)
 	}
 	return ExitOK
+}
+
+// newParser builds kong's model of root, a *CLI or a one-command root from
+// oneCommandRoot, whose Globals is g.
+func newParser(root any, g *Globals, version string, s Streams, exitCode *int) (*kong.Kong, error) {
+	return kong.New(root,
+		kong.Name("rolevault"),
+		kong.Description("Keep AWS access keys in your keychain and use short-lived, MFA-backed role credentials.\n\nrolevault reads profiles from ~/.aws/config (or $AWS_CONFIG_FILE). Start with 'rolevault add <profile>' and 'rolevault explain <profile>'."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": "rolevault " + version},
+		kong.Writers(s.Out, s.Err),
+		kong.Exit(func(code int) { *exitCode = code; panic(exitSignal{}) }),
+		kong.Bind(g),
+	)
+}
+
+// mainOneCommand is Main's fast path. kong builds its model by reflection
+// over every command's struct tags and interpolates every help text; for
+// `export --format=json` served from the cache that was the largest single
+// cost after the keyring's own decryption (measured: ~2 ms of CPU in process,
+// more in a new one; docs/performance.md). When the command line names its
+// command, kong first gets a model of the global flags and that one command
+// only. The fast path is taken only when it cannot differ from the full one:
+//   - anything that prints help or completes (-h, --help, help, COMP_LINE)
+//     goes to the full model, which lists every command;
+//   - a parse that fails is thrown away unprinted and the command line is
+//     parsed again with the full model, which prints its error; kong reads
+//     and applies nothing before it has parsed the whole line, so the
+//     failed try leaves no trace;
+//   - a parse that succeeds selected the same command with the same flags
+//     as the full model would (the full model has more commands, never
+//     other flags on this path); kong finds Globals.Validate and any other
+//     hook of Globals through the embed tag, as it does through CLI's
+//     embedding, and CLI itself has no hooks to lose
+//     (TestOneCommandRootHasNoOtherHooks keeps it that way).
+//
+// done is false when Main must go on with the full model.
+func mainOneCommand(args []string, version string, s Streams) (code int, done bool) {
+	if _, ok := os.LookupEnv("COMP_LINE"); ok {
+		return 0, false
+	}
+	field, ok := namedCommand(args)
+	if !ok {
+		return 0, false
+	}
+	root := reflect.New(oneCommandRoot(field))
+	g := root.Elem().Field(0).Addr().Interface().(*Globals)
+	g.streams = s
+	exitCode := -1
+	parser, err := newParser(root.Interface(), g, version, s, &exitCode)
+	if err != nil {
+		return 0, false
+	}
+	args = execProfileFromEnv(parser.Model, args)
+	ctx, exited, err := tryParse(parser, args, &exitCode)
+	if exited {
+		return exitCode, true // --version: printed, as the full model would
+	}
+	if err != nil {
+		return 0, false
+	}
+	if err := ctx.Run(g); err != nil {
+		return g.report(err), true
+	}
+	return ExitOK, true
+}
+
+// tryParse is parse without printing: exited reports a kong exit (--version).
+func tryParse(p *kong.Kong, args []string, exitCode *int) (ctx *kong.Context, exited bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(exitSignal); !ok {
+				panic(r)
+			}
+			ctx, exited, err = nil, true, nil
+		}
+	}()
+	ctx, err = p.Parse(args)
+	return ctx, false, err
+}
+
+// namedCommand finds the CLI field of the command args name: the first word
+// that is not a global flag or its value. ok is false when there is none, or
+// when args ask for help.
+func namedCommand(args []string) (field reflect.StructField, ok bool) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--help" || strings.HasPrefix(a, "--help=") || (len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'h')) {
+			return field, false
+		}
+	}
+	cli := reflect.TypeFor[CLI]()
+	valueFlags := globalValueFlags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "help" {
+			return field, false
+		}
+		if strings.HasPrefix(a, "--") && len(a) > 2 {
+			if !strings.Contains(a, "=") && valueFlags[a[2:]] {
+				i++ // its value
+			}
+			continue
+		}
+		if strings.HasPrefix(a, "-") {
+			return field, false // a short flag or "--" before any command
+		}
+		for j := 0; j < cli.NumField(); j++ {
+			f := cli.Field(j)
+			if _, isCmd := f.Tag.Lookup("cmd"); isCmd && slices.Contains(commandNames(f), a) {
+				return f, true
+			}
+		}
+		return field, false
+	}
+	return field, false
+}
+
+// commandNames are the words that select CLI field f: its name as kong
+// derives it (or its name tag) and its aliases.
+func commandNames(f reflect.StructField) []string {
+	name := f.Tag.Get("name")
+	if name == "" {
+		name = kebab(f.Name)
+	}
+	names := []string{name}
+	if a := f.Tag.Get("aliases"); a != "" {
+		names = append(names, strings.Split(a, ",")...)
+	}
+	return names
+}
+
+// kebab is kong's default name for a field: "SecretServiceCollection" →
+// "secret-service-collection".
+func kebab(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && unicode.IsUpper(r) && !unicode.IsUpper(rune(s[i-1])) {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// globalValueFlags are the global flags (Globals' fields) that take a value.
+func globalValueFlags() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeFor[Globals]()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() || f.Type.Kind() == reflect.Bool {
+			continue
+		}
+		name := f.Tag.Get("name")
+		if name == "" {
+			name = kebab(f.Name)
+		}
+		m[name] = true
+	}
+	return m
+}
+
+// oneCommandRoot is CLI's type with cmd as its only command: the same
+// global flags (Globals, as its first field, tagged embed so kong flattens
+// it exactly as it does the embedded one) and the same --version.
+func oneCommandRoot(cmd reflect.StructField) reflect.Type {
+	cli := reflect.TypeFor[CLI]()
+	var fields []reflect.StructField
+	for i := 0; i < cli.NumField(); i++ {
+		f := cli.Field(i)
+		if _, isCmd := f.Tag.Lookup("cmd"); isCmd && f.Name != cmd.Name {
+			continue
+		}
+		if f.Anonymous {
+			// reflect.StructOf promotes no methods, but kong looks for
+			// Globals' hooks (Validate) in embed-tagged fields too.
+			f.Anonymous = false
+			f.Tag = reflect.StructTag(strings.TrimSpace(string(f.Tag) + ` embed:""`))
+		}
+		f.Index = nil
+		f.Offset = 0
+		fields = append(fields, f)
+	}
+	return reflect.StructOf(fields)
 }
 
 // helpCommand turns aws-vault's `help [COMMAND]` into `[COMMAND] --help`.

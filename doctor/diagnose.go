@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -188,12 +189,14 @@ func slicesContain(xs []string, s string) bool {
 	return false
 }
 
-var assumedRE = regexp.MustCompile(`^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/`)
+var assumedRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/`)
+})
 
 // assumedRoleARN turns an assumed-role session ARN into its role's ARN
 // (without a path, which the session ARN does not carry).
 func assumedRoleARN(arn string) string {
-	m := assumedRE.FindStringSubmatch(arn)
+	m := assumedRE().FindStringSubmatch(arn)
 	if m == nil {
 		return ""
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // jsonDoc is the --format json document. Every "policy" and
@@ -52,10 +53,10 @@ func (r *Result) JSON() []byte {
 	return append(b, '\n')
 }
 
-var tfBad = regexp.MustCompile(`[^A-Za-z0-9_]+`)
+var tfBad = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_]+`) })
 
 func tfName(parts ...string) string {
-	n := tfBad.ReplaceAllString(strings.Join(parts, "_"), "_")
+	n := tfBad().ReplaceAllString(strings.Join(parts, "_"), "_")
 	return strings.ToLower(strings.Trim(n, "_"))
 }
 
