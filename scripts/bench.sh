@@ -57,5 +57,14 @@ awk '
   }' "$out"
 
 echo
+echo "== single flight, whole processes: 8 concurrent cold callers of export --format=json (fresh MFA + role chain)"
+echo "   against one cold call, in the same run; STS latency 100 ms per call (target: within 1.2x)"
+go test -run '^$' -bench 'ColdConcurrent8' -benchtime 8x ./e2e | tee "$out" | grep -E '^Benchmark'
+awk '/^BenchmarkColdConcurrent8/ {
+    for (i = 5; i < NF; i += 2) m[$(i+1)] = $i
+    printf "\n%-40s %9.1f ms\n%-40s %9.1f ms\n%-40s %8.2fx\n", "one cold call", m["one-ms"], "8 concurrent cold callers (last done)", m["eight-ms"], "8 concurrent / one", m["x-one"]
+  }' "$out"
+
+echo
 echo "== STS calls on the cold path of each kind of profile (and on the warm run after it)"
 go test -count=1 -run 'TestColdPathSTSCalls' -v ./e2e | sed -n 's/^ *bench_test.go:[0-9]*: //p'
