@@ -168,9 +168,21 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 		}
 	}
 
+	var readSrc func() (aws.Credentials, error)
 	for i := start; i < len(pl.Steps); i++ {
 		step := pl.Steps[i]
 		if i == 0 && step.CacheKey == "" {
+			if len(pl.Steps) > 1 && pl.Steps[1].CacheKey != "" && p.Cache != nil && p.Locks != nil {
+				// The long-term key is read under the next step's lock,
+				// and only by the process that calls STS: the ones that
+				// waited for it and read the session it cached never
+				// decrypt a key they would not use (make bench's 8
+				// concurrent cold callers spent 7 of those reads while
+				// the caller of STS was starting).
+				readSrc = func() (aws.Credentials, error) { return p.keySource(ctx, pl, step) }
+				curKey = ""
+				continue
+			}
 			var err error
 			cur, err = p.keySource(ctx, pl, step)
 			if err != nil {
@@ -179,19 +191,20 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 			curKey = ""
 			continue
 		}
-		next, err := p.runCached(ctx, pl, step, cur, curKey)
+		next, err := p.runCached(ctx, pl, step, cur, curKey, readSrc)
 		if err != nil {
 			return aws.Credentials{}, lastResort, err
 		}
-		cur, curKey = next, step.CacheKey
+		cur, curKey, readSrc = next, step.CacheKey, nil
 	}
 	return cur, nil, nil
 }
 
 // runCached runs one STS step under its cache key's lock. With the lock it
 // reads the cache again: whoever held the lock may have just fetched this
-// very session.
-func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string) (aws.Credentials, error) {
+// very session. readSrc, when set, reads src first, once this process is
+// the one to call STS.
+func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string, readSrc func() (aws.Credentials, error)) (aws.Credentials, error) {
 	if step.CacheKey == "" || p.Cache == nil {
 		return p.call(ctx, pl, step, src, srcKey)
 	}
@@ -218,6 +231,12 @@ func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step,
 		if done {
 			p.debugf("another process fetched the %s session for %s; using it", step.Kind, step.Profile)
 			return sessionCredentials(cached), nil
+		}
+	}
+	if readSrc != nil {
+		var err error
+		if src, err = readSrc(); err != nil {
+			return aws.Credentials{}, err
 		}
 	}
 	creds, err := p.call(ctx, pl, step, src, srcKey)

@@ -391,3 +391,49 @@ func TestProviderFailedRefreshKeepsTheLastGoodSession(t *testing.T) {
 		t.Fatal("an expired session was handed out")
 	}
 }
+
+type countingKeys struct {
+	LongTermKeys
+	reads atomic.Int32
+}
+
+func (k *countingKeys) Get(profile string) (aws.Credentials, error) {
+	k.reads.Add(1)
+	return k.LongTermKeys.Get(profile)
+}
+
+// TestProviderWaiterReadsNoKey: a process that waits for another one's MFA
+// session and then finds it cached never reads (decrypts) the long-term key
+// it would have signed GetSessionToken with; it used to read it before
+// waiting.
+func TestProviderWaiterReadsNoKey(t *testing.T) {
+	w := newWorld(t)
+	pl := w.rolePlan("prod", prodRole)
+	gst := pl.Steps[1].CacheKey
+	release, err := (&keychain.Locks{Dir: w.cacheDir}).Acquire(context.Background(), gst, "asking for your MFA code")
+	must(t, err)
+
+	waiter := w.provider()
+	keys := &countingKeys{LongTermKeys: waiter.Keys}
+	waiter.Keys = keys
+	waiting := make(chan struct{})
+	waiter.Locks.Waiting = func(string) { close(waiting) }
+	done := make(chan error, 1)
+	go func() { _, err := waiter.Retrieve(context.Background(), pl); done <- err }()
+	<-waiting
+
+	// The holder fetches and caches the MFA session, then lets go.
+	holder := w.provider()
+	holder.Locks = nil
+	_, err = holder.Retrieve(context.Background(), &plan.Plan{Profile: pl.Profile, EndpointURL: pl.EndpointURL, Region: pl.Region, Steps: pl.Steps[:2]})
+	must(t, err)
+	release()
+
+	must(t, <-done)
+	if n := keys.reads.Load(); n != 0 {
+		t.Errorf("the waiter read the long-term key %d times; it used the cached MFA session, so want 0", n)
+	}
+	if w.sts.Calls("GetSessionToken") != 1 || w.mfaAsked.Load() != 1 || w.sts.Calls("AssumeRole") != 1 {
+		t.Errorf("GST=%d prompts=%d AR=%d; want 1 each", w.sts.Calls("GetSessionToken"), w.mfaAsked.Load(), w.sts.Calls("AssumeRole"))
+	}
+}
