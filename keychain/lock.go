@@ -88,8 +88,8 @@ func (l *Locks) AcquireUnlessFresh(ctx context.Context, key, doing string, fresh
 	deadline := time.Now().Add(timeout)
 	holder, told := "", false
 	// wait blocks until this process has the lock (shared: alongside other
-	// readers), telling Waiting who holds it the first time. ok false with
-	// no error is the interruption or the timeout, as an error.
+	// readers), telling Waiting who holds it the first time; the
+	// interruption and the timeout are errors naming the holder.
 	wait := func(shared bool) error {
 		if !told {
 			told = true
@@ -168,9 +168,10 @@ func (l *Locks) AcquireUnlessFresh(ctx context.Context, key, doing string, fresh
 	return release, false, nil
 }
 
-// waitLock takes fl (shared or exclusive), waiting at most timeout. It blocks in the kernel, which
-// wakes it as soon as the holder releases the lock or dies: polling with
-// TryLock every 50ms made each of N waiters notice up to 50ms late. The
+// waitLock takes fl (shared or exclusive), waiting at most timeout. It
+// blocks in the kernel, which wakes it as soon as the holder releases the
+// lock or dies: polling with TryLock every 50ms made each waiter notice up
+// to 50ms late. The
 // blocking call runs in a goroutine so that ctx and the timeout still end
 // the wait (ok false, err nil); if that goroutine obtains the lock after the
 // wait was given up, it releases it at once.
