@@ -244,3 +244,54 @@ func (s *SSOTokenStore) AWSVaultToken(startURL string) (*SSOToken, error) {
 func IsAWSVaultOIDCKey(name string) (startURL string, ok bool) {
 	return strings.CutPrefix(name, awsVaultOIDCPrefix)
 }
+
+// ssoFailure is the non-secret note a failed sign-in leaves in the index, so
+// processes that waited for it fail with the same reason instead of each
+// opening a sign-in of their own in turn.
+type ssoFailure struct {
+	Key     string    `json:"key"`
+	At      time.Time `json:"at"`
+	Message string    `json:"message"`
+}
+
+func (s *SSOTokenStore) failurePath(key string) string {
+	return filepath.Join(s.IndexDir, "sso", lockName(key)+".failed")
+}
+
+// RecordFailure notes that signing in for key failed with msg (one line,
+// no secret); ClearFailure removes the note after a sign-in succeeds.
+func (s *SSOTokenStore) RecordFailure(key, msg string, at time.Time) {
+	if s.IndexDir == "" {
+		return
+	}
+	dir := filepath.Join(s.IndexDir, "sso")
+	if err := privateDir(dir); err != nil {
+		return
+	}
+	b, _ := json.Marshal(ssoFailure{Key: key, At: at, Message: msg})
+	_ = WriteFileAtomic(dir, filepath.Base(s.failurePath(key)), b, 0o600)
+}
+
+// ClearFailure removes the note RecordFailure left for key.
+func (s *SSOTokenStore) ClearFailure(key string) {
+	if s.IndexDir != "" {
+		_ = os.Remove(s.failurePath(key))
+	}
+}
+
+// FailedSince reports the message of a sign-in for key that failed after
+// since: a process that waited for that sign-in gives up with it.
+func (s *SSOTokenStore) FailedSince(key string, since time.Time) (string, bool) {
+	if s.IndexDir == "" {
+		return "", false
+	}
+	b, err := readRegularFile(s.failurePath(key), 4096)
+	if err != nil {
+		return "", false
+	}
+	var f ssoFailure
+	if json.Unmarshal(b, &f) != nil || f.Key != key || !f.At.After(since) {
+		return "", false
+	}
+	return f.Message, true
+}
