@@ -115,6 +115,8 @@ func (w *ssoWorld) checkSSOCreds(t *testing.T, c processCreds) {
 func TestSSOColdExecOneTabWarmNone(t *testing.T) {
 	w := newSSOWorld(t, "")
 	caller := toolBinary(t, "sdkcaller")
+	expect(t, w.E.Run(t, "explain", "dev-sso"), 0, "out:no valid sign-in: you would be signed in",
+		"out:in the browser (authorization code with PKCE): a browser can be opened (xdg-open); a browser tab would open now")
 	r := w.E.Run(t, "exec", "dev-sso", "--", caller)
 	expect(t, r, 0, "out:AWSReservedSSO_"+ssoRole, "err:opening your browser")
 	if n := w.tabs(t); n != 1 {
@@ -136,6 +138,22 @@ func TestSSOColdExecOneTabWarmNone(t *testing.T) {
 	if c2 := w.STS.SSOCounts(); c2.GetRoleCredentials != 1 || c2.RegisterClient != 1 || len(c2.TokenByGrant) != len(c.TokenByGrant) {
 		t.Errorf("warm exec called Identity Center: %+v", c2)
 	}
+	expect(t, w.E.Run(t, "explain", "dev-sso"), 0, "out:access token valid until", "out:from rolevault's keyring item",
+		"out:not needed while the cached session is valid")
+}
+
+// TestSSOExplainFlowChoice: explain says which flow a sign-in would use and
+// why: the device flow when no browser opener is installed or when
+// AWS_VAULT_STDOUT asks for it.
+func TestSSOExplainFlowChoice(t *testing.T) {
+	w := newSSOWorld(t, "")
+	w.E.Set("AWS_VAULT_STDOUT", "true")
+	expect(t, w.E.Run(t, "explain", "dev-sso"), 0, "out:device authorization", "out:AWS_VAULT_STDOUT asks for a code instead of a browser",
+		"out:you would be asked to sign in now, no browser tab")
+	delete(w.E.Vars, "AWS_VAULT_STDOUT")
+	w.noBrowser()
+	r := w.E.Run(t, "explain", "--json", "dev-sso")
+	expect(t, r, 0, `out:"flow": "device"`, "out:no program to open a browser was found", `out:"browser_would_open": false`, `out:"sign_in_needed": true`)
 }
 
 // TestSSOAccessTokenExpiryRefreshedWithoutTab: once the access token is no
@@ -314,21 +332,23 @@ func TestSSOSignInDeniedOrExpired(t *testing.T) {
 		name   string
 		setup  func(w *ssoWorld)
 		want   string
+		debug  string // what --debug says about the flow and why
 		within time.Duration
 	}{
-		{"denied in the browser", func(w *ssoWorld) { w.E.Set("FAKEBROWSER_ACTION", "deny") }, "was denied in the browser", 20 * time.Second},
+		{"denied in the browser", func(w *ssoWorld) { w.E.Set("FAKEBROWSER_ACTION", "deny") }, "was denied in the browser",
+			"flow: a browser can be opened (xdg-open)", 20 * time.Second},
 		{"browser left alone until the timeout", func(w *ssoWorld) {
 			w.E.Set("FAKEBROWSER_ACTION", "ignore", "ROLEVAULT_SSO_TIMEOUT", "3s")
-		}, "was not completed within 3s", 20 * time.Second},
+		}, "was not completed within 3s", "with the authorization code with PKCE in the browser flow", 20 * time.Second},
 		{"device code denied", func(w *ssoWorld) {
 			w.noBrowser()
 			w.STS.SetSSOConsent("deny")
-		}, "was denied", 20 * time.Second},
+		}, "was denied", "device authorization (a code to enter on a web page) flow: no program to open a browser was found", 20 * time.Second},
 		{"device code expired", func(w *ssoWorld) {
 			w.noBrowser()
 			w.STS.SetSSODeviceCodeLifetime(2 * time.Second)
 			w.STS.SetSSOConsent("ignore")
-		}, "expired before the code was approved", 20 * time.Second},
+		}, "expired before the code was approved", "device authorization", 20 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,8 +366,11 @@ func TestSSOSignInDeniedOrExpired(t *testing.T) {
 						resp.Body.Close()
 					}
 				}
-			}, binary, "export", "--format=json", "dev-sso")
+			}, binary, "--debug", "export", "--format=json", "dev-sso")
 			elapsed := time.Since(start)
+			if !strings.Contains(r.Stderr, "debug: signing in to "+ssoStartURL) || !strings.Contains(r.Stderr, tt.debug) {
+				t.Errorf("--debug does not name the flow and why (%q):\n%s", tt.debug, r.Stderr)
+			}
 			if r.Code == 0 || r.Code == -1 {
 				t.Fatalf("want a failure, got %s", r)
 			}
