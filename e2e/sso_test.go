@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 // IAM Identity Center end to end: rolevault signs the person in against the
@@ -502,5 +504,58 @@ func TestSSOAWSCLICredentialProcess(t *testing.T) {
 	expect(t, r, 0, "out:assumed-role/AWSReservedSSO_"+ssoRole)
 	if n := w.tabs(t); n != 1 {
 		t.Errorf("%d tabs for two AWS CLI calls, want 1", n)
+	}
+}
+
+// TestSSOExportFormatsAndLogin: after one sign-in, every export format and
+// a console login with the SSO role credentials need no second tab.
+func TestSSOExportFormatsAndLogin(t *testing.T) {
+	w := newSSOWorld(t, "")
+	w.E.Set("ROLEVAULT_FEDERATION_URL", w.URL+"/federation")
+	for _, f := range []struct{ format, want string }{
+		{"json", `"AccessKeyId"`}, {"env", "AWS_ACCESS_KEY_ID="}, {"export-env", "export AWS_ACCESS_KEY_ID="}, {"ini", "aws_access_key_id"},
+	} {
+		expect(t, w.E.Run(t, "export", "--format="+f.format, "dev-sso"), 0, "out:"+f.want, "out:ASIA")
+	}
+	r := w.E.Run(t, "login", "--stdout", "dev-sso")
+	expect(t, r, 0)
+	lines := strings.Split(strings.TrimRight(r.Stdout, "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("stdout is not one URL: %q", r.Stdout)
+	}
+	info := (&world{STS: w.STS, URL: w.URL}).redeem(t, lines[0])
+	if info.Session.Kind != ststest.KindSSO {
+		t.Errorf("console signed in with a %s session, want the SSO role credentials", info.Session.Kind)
+	}
+	if n := w.tabs(t); n != 1 {
+		t.Errorf("%d tabs, want the one sign-in", n)
+	}
+}
+
+// TestSSOECSServerAcrossAccessTokenExpiry: a long job reading the ECS
+// server keeps getting fresh role credentials after the access token
+// expired, through the refresh token, with no new browser tab.
+func TestSSOECSServerAcrossAccessTokenExpiry(t *testing.T) {
+	w := newSSOWorld(t, "")
+	sdk := toolBinary(t, "sdkcaller")
+	t.Parallel() // mostly waiting for expiries
+	w.STS.SetSSORoleCredentialsLifetime(45 * time.Second)
+	w.STS.SetSSOAccessTokenLifetime(20 * time.Second)
+	w.E.Set("AWS_MIN_TTL", "30s")
+	argv := []string{binary, "exec", "--ecs-server", "dev-sso", "--", "sh", "-c", noKeysThen, "sh",
+		sdk, "-endpoint", w.URL, "-distinct", "3", "-every", "2s", "-give-up", "150s"}
+	r := runQuiet(w.E, 170*time.Second, argv...)
+	expect(t, r, 0)
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && strings.Contains(f[1], "AWSReservedSSO_"+ssoRole) {
+			seen[f[0]] = true
+		} else {
+			t.Errorf("unexpected line %q", line)
+		}
+	}
+	c := w.STS.SSOCounts()
+	if len(seen) < 3 || w.tabs(t) != 1 || c.TokenByGrant["authorization_code"] != 1 || c.TokenByGrant["refresh_token"] < 1 {
+		t.Errorf("%d keys, %d tabs, grants %v; want 3 keys, 1 tab, 1 sign-in and refreshes", len(seen), w.tabs(t), c.TokenByGrant)
 	}
 }
