@@ -9,9 +9,20 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -558,4 +569,113 @@ func TestSSOECSServerAcrossAccessTokenExpiry(t *testing.T) {
 	if len(seen) < 3 || w.tabs(t) != 1 || c.TokenByGrant["authorization_code"] != 1 || c.TokenByGrant["refresh_token"] < 1 {
 		t.Errorf("%d keys, %d tabs, grants %v; want 3 keys, 1 tab, 1 sign-in and refreshes", len(seen), w.tabs(t), c.TokenByGrant)
 	}
+}
+
+// TestSSOSharedCacheAWSCLIDirect: with rolevault_share_sso_cache = true the
+// Debian AWS CLI v2 uses rolevault's sign-in for an SSO profile of its own,
+// reading the token from ~/.aws/sso/cache. AWS CLI 2.9 has no endpoint
+// setting for the portal, so a CONNECT proxy sends
+// portal.sso.us-east-1.amazonaws.com to the emulator.
+func TestSSOSharedCacheAWSCLIDirect(t *testing.T) {
+	w := newSSOWorld(t, "")
+	aws := debianAWS(t)
+	w.E.WriteConfig(t, w.config("")+"rolevault_share_sso_cache = true\n")
+	expect(t, w.E.Run(t, "export", "--format=json", "dev-sso"), 0, "out:AccessKeyId")
+	proxy, ca := startPortalProxy(t, w.URL, "portal.sso."+worldRegion+".amazonaws.com")
+	w.E.Set("HTTPS_PROXY", proxy, "AWS_CA_BUNDLE", ca)
+	r := w.E.Exec(t, aws, "sts", "get-caller-identity", "--profile", "dev-sso", "--endpoint-url", w.URL, "--output", "text", "--query", "Arn")
+	expect(t, r, 0, "out:assumed-role/AWSReservedSSO_"+ssoRole)
+	if c := w.STS.SSOCounts(); c.GetRoleCredentials != 2 || w.tabs(t) != 1 {
+		t.Errorf("the AWS CLI did not use the shared sign-in: %d tabs, counts %+v", w.tabs(t), c)
+	}
+}
+
+// startPortalProxy is an HTTPS proxy that answers CONNECT to host with TLS
+// of its own (a throwaway CA, returned as a PEM file) and hands the requests
+// to the plain-HTTP emulator at target.
+func startPortalProxy(t *testing.T, target, host string) (proxyURL, caFile string) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "e2e portal CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	must(t, err)
+	caCert, err := x509.ParseCertificate(caDER)
+	must(t, err)
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: host},
+		DNSNames: []string{host}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, caCert, &leafKey.PublicKey, caKey)
+	must(t, err)
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	must(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600))
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}}, MinVersion: tls.VersionTLS12}
+
+	u, err := url.Parse(target)
+	must(t, err)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				req, err := http.ReadRequest(bufio.NewReader(conn))
+				if err != nil || req.Method != http.MethodConnect || req.Host != host+":443" {
+					_, _ = conn.Write([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+					return
+				}
+				_, _ = conn.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+				tc := tls.Server(conn, tlsCfg)
+				_ = (&http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}).Serve(&oneConnListener{conn: tc, addr: ln.Addr()})
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String(), caFile
+}
+
+// oneConnListener serves a single connection, then says it is closed.
+type oneConnListener struct {
+	conn net.Conn
+	addr net.Addr
+	once sync.Once
+	done chan struct{}
+	mu   sync.Mutex
+}
+
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.done == nil {
+		l.done = make(chan struct{})
+	}
+	l.mu.Unlock()
+	var c net.Conn
+	l.once.Do(func() { c = &closeNotifyConn{Conn: l.conn, done: l.done} })
+	if c != nil {
+		return c, nil
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+func (l *oneConnListener) Close() error   { return nil }
+func (l *oneConnListener) Addr() net.Addr { return l.addr }
+
+type closeNotifyConn struct {
+	net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (c *closeNotifyConn) Close() error {
+	c.once.Do(func() { close(c.done) })
+	return c.Conn.Close()
 }
