@@ -3,6 +3,7 @@ package credentials
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -310,5 +311,43 @@ func TestPKCEVerifier(t *testing.T) {
 	}
 	if c := pkceChallenge(a); len(c) != 43 || c == a {
 		t.Errorf("challenge %q", c)
+	}
+}
+
+// A sign-in nobody finishes ends at the timeout with the loopback listener
+// closed, and a redirect with the wrong state is refused meanwhile.
+func TestSSOSignInListenerClosed(t *testing.T) {
+	w := newSSOWorld(t)
+	p := w.provider(w.kr)
+	p.SSO.Timeout = time.Second
+	p.SSO.OpenBrowser = func(string) error { return nil } // a tab nobody looks at
+	var redirect string
+	var mu sync.Mutex
+	p.Debugf = func(format string, args ...any) {
+		if m := fmt.Sprintf(format, args...); strings.HasPrefix(m, "authorization-code sign-in: redirect ") {
+			mu.Lock()
+			redirect = strings.TrimPrefix(m, "authorization-code sign-in: redirect ")
+			mu.Unlock()
+			resp, err := http.Get(redirect + "?code=x&state=wrong")
+			if err != nil || resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("a redirect with the wrong state: %v %v", resp, err)
+			}
+			if resp != nil {
+				resp.Body.Close()
+			}
+		}
+	}
+	_, err := p.Retrieve(context.Background(), w.plan(w.settings("corp")))
+	if err == nil || !strings.Contains(err.Error(), "was not completed within 1s") {
+		t.Fatalf("err = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if redirect == "" {
+		t.Fatal("no redirect URI in --debug")
+	}
+	if resp, err := http.Get(redirect); err == nil {
+		resp.Body.Close()
+		t.Errorf("the loopback listener still answers after the sign-in ended")
 	}
 }

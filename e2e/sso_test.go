@@ -238,6 +238,12 @@ func ssoConcurrentCold(t *testing.T, w *ssoWorld, n int, device bool) []Result {
 // in a new session so the sign-in's messages cannot reach a terminal the
 // tests run under (they go to stderr, as without a terminal).
 func runSSOCaller(e *Env, timeout time.Duration, onLine func(string), argv ...string) Result {
+	return runSSOCallerProc(e, timeout, func(line string, _ *os.Process) { onLine(line) }, argv...)
+}
+
+// runSSOCallerProc is runSSOCaller whose onLine also gets the process, to
+// signal it.
+func runSSOCallerProc(e *Env, timeout time.Duration, onLine func(string, *os.Process), argv ...string) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -248,17 +254,20 @@ func runSSOCaller(e *Env, timeout time.Duration, onLine func(string), argv ...st
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	var errb strings.Builder
+	if err := cmd.Start(); err != nil {
+		return Result{Args: argv, Code: -1, Stderr: err.Error()}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			errb.WriteString(sc.Text() + "\n")
-			onLine(sc.Text())
+			onLine(sc.Text(), cmd.Process)
 		}
 		_, _ = io.Copy(io.Discard, pr)
 	}()
-	err := cmd.Run()
+	err := cmd.Wait()
 	pw.Close()
 	<-done
 	r := Result{Args: argv, Stdout: out.String(), Stderr: errb.String()}
@@ -330,7 +339,10 @@ func checkSSOResults(t *testing.T, w *ssoWorld, results []Result) int {
 			continue
 		}
 		w.checkSSOCreds(t, parseProcessCreds(t, r.Stdout))
-		if strings.Contains(r.Stderr, "which is signing you in to "+ssoStartURL) {
+		if strings.Contains(r.Stderr, "rolevault: waiting for rolevault (pid ") {
+			if !strings.Contains(r.Stderr, "which is signing you in to "+ssoStartURL) {
+				t.Errorf("caller %d waited without saying for what:\n%s", i, r.Stderr)
+			}
 			waited++
 		}
 	}
@@ -403,6 +415,7 @@ func TestSSOSignInDeniedOrExpired(t *testing.T) {
 			if errLine == "" {
 				t.Errorf("stderr lacks %q:\n%s", tt.want, r.Stderr)
 			}
+			t.Logf("%s (%s): %s", tt.name, elapsed.Round(time.Millisecond), errLine)
 			if elapsed > tt.within {
 				t.Errorf("took %s, more than %s", elapsed, tt.within)
 			}
@@ -678,4 +691,27 @@ type closeNotifyConn struct {
 func (c *closeNotifyConn) Close() error {
 	c.once.Do(func() { close(c.done) })
 	return c.Conn.Close()
+}
+
+// TestSSOSignInInterrupted: Ctrl-C while waiting for the person ends the
+// sign-in at once with one line and exit 130.
+func TestSSOSignInInterrupted(t *testing.T) {
+	w := newSSOWorld(t, "")
+	w.E.Set("FAKEBROWSER_ACTION", "ignore", "ROLEVAULT_SSO_TIMEOUT", "50s")
+	start := time.Now()
+	r := runSSOCallerProc(w.E, time.Minute, func(line string, p *os.Process) {
+		if strings.Contains(line, "opening your browser") {
+			_ = p.Signal(os.Interrupt)
+		}
+	}, binary, "export", "--format=json", "dev-sso")
+	t.Logf("interrupted: %s", strings.TrimSpace(r.Stderr))
+	if r.Code != 130 || !strings.Contains(r.Stderr, "interrupted while waiting for you to sign in to "+ssoStartURL) {
+		t.Errorf("want exit 130 and the interruption named: %s", r)
+	}
+	if time.Since(start) > 40*time.Second {
+		t.Errorf("the interrupted sign-in waited on")
+	}
+	if r.Stdout != "" {
+		t.Errorf("stdout: %q", r.Stdout)
+	}
 }
