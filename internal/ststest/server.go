@@ -29,6 +29,7 @@ type Server struct {
 	sessions     map[string]*Session
 	sessionOrder []string
 	signin       map[string]*signinToken
+	sso          *ssoState // IAM Identity Center; see sso.go
 
 	// Identity policies by user key, group key (account/name) and role ARN;
 	// see policy.go.
@@ -247,10 +248,14 @@ func (s *Server) SetIAMRegion(region string) {
 }
 
 // ServeHTTP answers STS and IAM Query requests on any path except
-// /federation, which is the console sign-in endpoint.
+// /federation, which is the console sign-in endpoint, and the IAM Identity
+// Center paths (see serveSSO).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/federation" {
 		s.serveFederation(w, r)
+		return
+	}
+	if s.serveSSO(w, r) {
 		return
 	}
 	requestID := newRequestID()
