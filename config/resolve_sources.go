@@ -288,3 +288,38 @@ func (r *resolver) checkKeySources(p *Profile, vals map[string]rawValue) error {
 	}
 	return nil
 }
+
+// SSOSession reads [sso-session name] on its own, for commands that work on
+// a sign-in rather than a profile (list, logout, generating profiles): its
+// start URL, region, scopes and rolevault_share_sso_cache, with the same
+// checks a profile naming it gets. Endpoints are a profile's; a caller
+// without one passes a Profile with only the global endpoint settings.
+func (c *Config) SSOSession(name string) (*SSOSettings, error) {
+	r := &resolver{c: c}
+	sec, ok := c.ssoSessions[name]
+	if !ok {
+		e := &ConfigError{Kind: ErrSSOSessionNotFound, File: c.config.path,
+			Msg:    fmt.Sprintf("there is no [sso-session %s] in %s", clip(name), c.config.path),
+			Advice: "add an [sso-session " + name + "] section with sso_start_url and sso_region, or fix the name"}
+		if alt := suggest(name, c.SSOSessionNames()); alt != "" {
+			e.Advice = fmt.Sprintf("did you mean %q?", alt)
+		}
+		return nil, e
+	}
+	kv, err := sec.values()
+	if err != nil {
+		return nil, err
+	}
+	s := &SSOSettings{Session: name, StartURL: strings.TrimSpace(kv[keySSOStartURL]), Region: strings.TrimSpace(kv[keySSORegion]),
+		RegistrationScopes: strings.TrimSpace(kv[keySSORegistrationScopes])}
+	p := &Profile{Name: "[sso-session " + name + "]", Origins: map[string]string{}}
+	if err := r.checkSSOSession(p, s); err != nil {
+		return nil, err
+	}
+	if !validEndpointURL(s.StartURL) {
+		return nil, &ConfigError{Kind: ErrInvalidValue, File: c.config.path, Line: c.lineOf(c.config.path, sectionSSOSession, name, keySSOStartURL),
+			Key: keySSOStartURL, Msg: fmt.Sprintf("sso_start_url %q is not an http(s) URL", clip(s.StartURL)),
+			Advice: "use the AWS access portal URL, such as https://my-org.awsapps.com/start"}
+	}
+	return s, nil
+}

@@ -157,3 +157,17 @@ sso_region = us-east-1
 		})
 	}
 }
+
+func TestSSOSessionOnItsOwn(t *testing.T) {
+	c := loadTest(t, "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\nrolevault_share_sso_cache = true\n[sso-session half]\nsso_start_url = https://x/start\n", "", nil)
+	s, err := c.SSOSession("corp")
+	if err != nil || s.StartURL != "https://corp.awsapps.com/start" || s.Region != "eu-west-1" || !s.ShareCache || s.TokenName() != "corp" {
+		t.Fatalf("SSOSession = %+v, %v", s, err)
+	}
+	if _, err := c.SSOSession("half"); !errors.Is(err, ErrIncompleteSSO) {
+		t.Errorf("half: %v", err)
+	}
+	if _, err := c.SSOSession("crop"); !errors.Is(err, ErrSSOSessionNotFound) || !strings.Contains(err.(*ConfigError).Advice, `"corp"`) {
+		t.Errorf("crop: %v", err)
+	}
+}
