@@ -58,9 +58,8 @@ func (c *Config) PlanSSOProfiles(assignments []SSOAssignment, opts SSOProfileOpt
 	if format == "" {
 		format = DefaultSSOProfileFormat
 	}
-	if !strings.Contains(format, "{role_name}") || !(strings.Contains(format, "{account_name}") || strings.Contains(format, "{account_id}")) {
-		return nil, nil, &ConfigError{Kind: ErrInvalidValue, Msg: fmt.Sprintf("profile name format %q must contain {role_name} and {account_name} or {account_id}", format),
-			Advice: "e.g. --name-format '{account_name}-{role_name}', so that every account and role gets its own name"}
+	if err := CheckSSOProfileFormat(format); err != nil {
+		return nil, nil, err
 	}
 	sec, ok := c.ssoSessions[opts.Session]
 	if !ok {
@@ -136,6 +135,16 @@ func (c *Config) PlanSSOProfiles(assignments []SSOAssignment, opts SSOProfileOpt
 		add = append(add, NewProfile{Name: name, Keys: keys, SSOAssignment: a})
 	}
 	return add, skip, nil
+}
+
+// CheckSSOProfileFormat refuses a name template that would give two
+// accounts or two roles the same name.
+func CheckSSOProfileFormat(format string) error {
+	if !strings.Contains(format, "{role_name}") || !(strings.Contains(format, "{account_name}") || strings.Contains(format, "{account_id}")) {
+		return &ConfigError{Kind: ErrInvalidValue, Msg: fmt.Sprintf("profile name format %q must contain {role_name} and {account_name} or {account_id}", format),
+			Advice: "e.g. --name-format '{account_name}-{role_name}', so that every account and role gets its own name"}
+	}
+	return nil
 }
 
 // ssoProfileName fills the name template.
