@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"time"
 
@@ -38,7 +39,7 @@ func (p *Provider) SSOAssignments(ctx context.Context, prof *config.Profile, s *
 			if ctx.Err() != nil {
 				return nil, keychain.InterruptedWhile(ctx, "listing the IAM Identity Center accounts")
 			}
-			return nil, &ProviderError{Err: fmt.Errorf("listing the accounts and roles of %s failed (%s: %s)", s.StartURL, apiCode(err), oneLine(apiMessage(err))),
+			return nil, &ProviderError{Err: fmt.Errorf("listing the accounts and roles of %s failed (%s)", s.StartURL, ssoFailure(err)),
 				HintLine: "check your network and the sso_region of the sign-in, then try again", Cause: err}
 		}
 		return out, nil
@@ -142,7 +143,7 @@ func (p *Provider) SSOLogout(ctx context.Context, prof *config.Profile, s *confi
 				return res, keychain.InterruptedWhile(ctx, "signing out of "+s.StartURL)
 			default:
 				if res.RevokeErr == nil {
-					res.RevokeErr = fmt.Errorf("%s: %s", apiCode(err), oneLine(apiMessage(err)))
+					res.RevokeErr = errors.New(ssoFailure(err))
 				}
 				if f.tok.ExpiresAt.After(res.ValidUntil) {
 					res.ValidUntil = f.tok.ExpiresAt
@@ -155,4 +156,56 @@ func (p *Provider) SSOLogout(ctx context.Context, prof *config.Profile, s *confi
 		res.Forgotten = append(res.Forgotten, f.where)
 	}
 	return res, nil
+}
+
+// ForgetSSOSignIn removes rolevault's own token item for s and, when the
+// sign-in shares its token with the AWS CLI, the CLI's cache file it wrote
+// (else rolevault would read the same token straight back). Nothing is
+// revoked at AWS: that is SSOLogout. It reports whether anything was there.
+func (p *Provider) ForgetSSOSignIn(s *config.SSOSettings) (bool, error) {
+	key := plan.SSOTokenKey(s.TokenName(), s.StartURL, s.Region)
+	had := false
+	if p.SSOTokens != nil {
+		items, err := p.SSOTokens.List()
+		if err != nil {
+			return false, err
+		}
+		for _, it := range items {
+			if it.Key == key {
+				had = true
+			}
+		}
+		if err := p.SSOTokens.Remove(key); err != nil {
+			return had, err
+		}
+	}
+	if s.ShareCache {
+		if _, path := p.cliCachedToken(s); path != "" {
+			err := os.Remove(path)
+			if err == nil {
+				had = true
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return had, fmt.Errorf("removing the AWS CLI's cached token %s: %w", path, err)
+			}
+		}
+	}
+	return had, nil
+}
+
+// ssoFailure phrases a failed IAM Identity Center call for a message: the
+// service's error code and message, or, when no answer came, which host
+// could not be reached and why.
+func ssoFailure(err error) string {
+	if code := apiCode(err); code != "" {
+		return code + ": " + oneLine(apiMessage(err))
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		host := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			host = u.Scheme + "://" + u.Host
+		}
+		return fmt.Sprintf("cannot reach %s: %v", host, rootCause(err))
+	}
+	return oneLine(err.Error())
 }
