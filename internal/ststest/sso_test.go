@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -498,5 +500,53 @@ func TestSSOErrorsAreTyped(t *testing.T) {
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorFault() != smithy.FaultServer {
 		t.Errorf("InternalServerException fault = %v", ae.ErrorFault())
+	}
+}
+
+// The demo fixture's Identity Center: alice signs in, her identity-account
+// permission set can assume the demo's developer role, the read-only one
+// cannot (the world has identity policies).
+func TestSSOFixture(t *testing.T) {
+	f, err := LoadFixture(filepath.Join("..", "cmd", "ststest", "demo.json"))
+	must(t, err)
+	s, base := start(t)
+	must(t, s.Apply(f))
+	w := &ssoWorld{s: s, url: base, oidc: oidcClient(base), portal: portalClient(base)}
+	reg := w.register(t, &ssooidc.RegisterClientInput{Scopes: []string{"sso:account:access"}})
+	dev, err := w.oidc.StartDeviceAuthorization(ctx(t), &ssooidc.StartDeviceAuthorizationInput{
+		ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, StartUrl: aws.String(f.SSO.Instances[0].StartURL)})
+	must(t, err)
+	resp, err := http.Get(aws.ToString(dev.VerificationUriComplete))
+	must(t, err)
+	resp.Body.Close()
+	tok, err := w.oidc.CreateToken(ctx(t), &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
+		GrantType: aws.String(GrantDeviceCode), DeviceCode: dev.DeviceCode})
+	must(t, err)
+	accts, err := w.portal.ListAccounts(ctx(t), &sso.ListAccountsInput{AccessToken: tok.AccessToken})
+	must(t, err)
+	if len(accts.AccountList) != 3 {
+		t.Fatalf("accounts %+v", accts.AccountList)
+	}
+	creds := func(account, role string) keys {
+		out, err := w.portal.GetRoleCredentials(ctx(t), &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken,
+			AccountId: aws.String(account), RoleName: aws.String(role)})
+		must(t, err)
+		rc := out.RoleCredentials
+		return keys{aws.ToString(rc.AccessKeyId), aws.ToString(rc.SecretAccessKey), aws.ToString(rc.SessionToken)}
+	}
+	devRole := "arn:aws:iam::222222222222:role/developer"
+	_, err = stsClient(base, creds(loginAcct, "DeveloperAccess")).AssumeRole(ctx(t), &sts.AssumeRoleInput{
+		RoleArn: aws.String(devRole), RoleSessionName: aws.String("alice")})
+	must(t, err)
+	_, err = stsClient(base, creds("222222222222", "ReadOnlyAccess")).AssumeRole(ctx(t), &sts.AssumeRoleInput{
+		RoleArn: aws.String(devRole), RoleSessionName: aws.String("alice")})
+	wantErr(t, err, "AccessDenied", "sts:AssumeRole", 403)
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	must(t, os.WriteFile(bad, []byte(`{"sso":{"consent":"maybe","instances":[]}}`), 0o600))
+	bf, err := LoadFixture(bad)
+	must(t, err)
+	if err := New().Apply(bf); err == nil || !strings.Contains(err.Error(), "maybe") {
+		t.Fatalf("bad consent accepted: %v", err)
 	}
 }
