@@ -436,10 +436,46 @@ func TestSSORoleCredentialsWorkWithSTS(t *testing.T) {
 		AccountId: aws.String(prodAcct), RoleName: aws.String("AdministratorAccess")})
 	wantErr(t, err, "ForbiddenException", "No access", 403)
 	// An expired access token.
-	w.s.ExpireSSOAccessTokens()
+	if n := w.s.ExpireSSOAccessTokens(); n != 1 {
+		t.Fatalf("expired %d tokens", n)
+	}
 	_, err = w.portal.GetRoleCredentials(ctx(t), &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken,
 		AccountId: aws.String(devAcct), RoleName: aws.String("AdministratorAccess")})
 	wantType[*ssotypes.UnauthorizedException](t, err)
+	// The refresh token still works; an administrator's revocation ends it.
+	info, ok := w.s.SSOAccessToken(aws.ToString(tok.AccessToken))
+	if !ok || info.User != "alice" || info.StartURL != testStartURL {
+		t.Fatalf("token info %+v", info)
+	}
+	c := w.s.clientOf(t, info.ClientID)
+	refresh := func() (*ssooidc.CreateTokenOutput, error) {
+		return w.oidc.CreateToken(ctx(t), &ssooidc.CreateTokenInput{ClientId: aws.String(info.ClientID), ClientSecret: aws.String(c),
+			GrantType: aws.String(GrantRefreshToken), RefreshToken: tok.RefreshToken})
+	}
+	tok2, err := refresh()
+	must(t, err)
+	_, err = w.portal.GetRoleCredentials(ctx(t), &sso.GetRoleCredentialsInput{AccessToken: tok2.AccessToken,
+		AccountId: aws.String(devAcct), RoleName: aws.String("AdministratorAccess")})
+	must(t, err)
+	if n := w.s.RevokeSSOSessions(); n != 1 {
+		t.Fatalf("revoked %d sign-ins", n)
+	}
+	tok.RefreshToken = tok2.RefreshToken
+	_, err = refresh()
+	wantType[*oidctypes.InvalidGrantException](t, err)
+}
+
+// clientOf is the secret of a registered client (the test registered it
+// through deviceToken and did not keep it).
+func (s *Server) clientOf(t *testing.T, id string) string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.ssoLocked().clients[id]
+	if c == nil {
+		t.Fatalf("no client %s", id)
+	}
+	return c.secret
 }
 
 // Every refusal reaches the SDK as its typed error.
@@ -492,6 +528,12 @@ func TestSSOErrorsAreTyped(t *testing.T) {
 	check("throttled", err, new(*ssotypes.TooManyRequestsException))
 	if !errors.As(err, &re) || re.HTTPStatusCode() != 429 {
 		t.Errorf("throttled: status %v", err)
+	}
+	resp, err := http.Get(w.url + "/token")
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET /token: %d", resp.StatusCode)
 	}
 	w.s.FailNext("CreateToken", "InternalServerException", "boom", 1)
 	_, err = w.oidc.CreateToken(c, &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
