@@ -1,10 +1,14 @@
 package ststest
 
 import (
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -591,4 +595,47 @@ func TestSSOFixture(t *testing.T) {
 	if err := New().Apply(bf); err == nil || !strings.Contains(err.Error(), "maybe") {
 		t.Fatalf("bad consent accepted: %v", err)
 	}
+}
+
+// A client that calls Identity Center's real host names, sent to the
+// emulator as through a CONNECT proxy, accepts its certificate, and the
+// URLs it is handed name the host it asked for.
+func TestSSOOverTLSWithAWSHostNames(t *testing.T) {
+	s := New()
+	base, caFile := s.StartTLS()
+	t.Cleanup(s.Close)
+	s.AddSSOInstance(testStartURL, "eu-west-1")
+	s.AddSSOAssignment(testStartURL, devAcct, "dev", "ReadOnly")
+	pem, err := os.ReadFile(caFile)
+	must(t, err)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	addr := strings.TrimPrefix(base, "https://")
+	hc := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	oidc := ssooidc.New(ssooidc.Options{Region: "eu-west-1", BaseEndpoint: aws.String("https://oidc.eu-west-1.amazonaws.com"),
+		HTTPClient: hc, Retryer: aws.NopRetryer{}})
+	portal := sso.New(sso.Options{Region: "eu-west-1", BaseEndpoint: aws.String("https://portal.sso.eu-west-1.amazonaws.com"),
+		HTTPClient: hc, Retryer: aws.NopRetryer{}})
+	reg, err := oidc.RegisterClient(ctx(t), &ssooidc.RegisterClientInput{ClientName: aws.String("tls"), ClientType: aws.String("public")})
+	must(t, err)
+	dev, err := oidc.StartDeviceAuthorization(ctx(t), &ssooidc.StartDeviceAuthorizationInput{
+		ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, StartUrl: aws.String(testStartURL)})
+	must(t, err)
+	if !strings.HasPrefix(aws.ToString(dev.VerificationUriComplete), "https://oidc.eu-west-1.amazonaws.com/device?user_code=") {
+		t.Fatalf("verification URI %s", aws.ToString(dev.VerificationUriComplete))
+	}
+	resp, err := hc.Get(aws.ToString(dev.VerificationUriComplete))
+	must(t, err)
+	resp.Body.Close()
+	tok, err := oidc.CreateToken(ctx(t), &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
+		GrantType: aws.String(GrantDeviceCode), DeviceCode: dev.DeviceCode})
+	must(t, err)
+	_, err = portal.GetRoleCredentials(ctx(t), &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken,
+		AccountId: aws.String(devAcct), RoleName: aws.String("ReadOnly")})
+	must(t, err)
 }

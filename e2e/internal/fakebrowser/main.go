@@ -24,7 +24,8 @@
 // status says whether it worked. FAKEBROWSER_DELAY (a Go duration, e.g.
 // 2s) waits before opening. FAKEBROWSER_RESULT, if set, is a file that gets
 // one line per invocation saying how it went ("approve 200 …" or
-// "error: …"). An HTTPS emulator's CA is trusted through AWS_CA_BUNDLE.
+// "error: …"). An HTTPS emulator's CA is trusted through AWS_CA_BUNDLE;
+// HTTPS_PROXY and NO_PROXY apply as for any Go program (never to loopback).
 package main
 
 import (
@@ -173,7 +174,6 @@ var (
 func newClient(caFile string) (*http.Client, error) {
 	jar, _ := cookiejar.New(nil)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
