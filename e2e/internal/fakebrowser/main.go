@@ -19,6 +19,9 @@
 //	         emulator's SetSSOConsent default decides
 //	ignore   open nothing: the tab is logged and left alone
 //
+// Install it under one name only (xdg-open): pkg/browser tries the next
+// name when an opener fails, which would log a failed sync run twice.
+//
 // Like a real opener it returns at once, the work done by a detached child;
 // with FAKEBROWSER_SYNC=1 it does the work before returning and its exit
 // status says whether it worked. FAKEBROWSER_DELAY (a Go duration, e.g.
