@@ -75,9 +75,8 @@ func newSSOWorld(t *testing.T, extra string) *ssoWorld {
 	fb := toolBinary(t, "fakebrowser")
 	w.BinDir = filepath.Join(w.E.Home, "bin")
 	must(t, os.MkdirAll(w.BinDir, 0o700))
-	for _, n := range []string{"xdg-open", "x-www-browser", "www-browser"} {
-		must(t, os.Symlink(fb, filepath.Join(w.BinDir, n)))
-	}
+	// One name only: pkg/browser tries the next one when an opener fails.
+	must(t, os.Symlink(fb, filepath.Join(w.BinDir, "xdg-open")))
 	w.basePath = w.E.Vars["PATH"]
 	w.TabLog = filepath.Join(w.E.Home, "tabs.log")
 	w.E.Set("PATH", w.BinDir+":"+w.basePath, "FAKEBROWSER_LOG", w.TabLog,
