@@ -145,7 +145,7 @@ func (g *Globals) newProvider(f sessionFlags) (*credentials.Provider, error) {
 				holder = "another rolevault process"
 			}
 			fmt.Fprintf(g.streams.Err, "rolevault: waiting for %s\n", holder)
-		}},
+		}, Timeout: lockTimeout(sso.Timeout)},
 		MFA:       g.mfaPrompt(f.MFAToken),
 		LookupEnv: lookupEnv,
 		Debugf:    g.debugf,
@@ -153,6 +153,16 @@ func (g *Globals) newProvider(f sessionFlags) (*credentials.Provider, error) {
 			fmt.Fprintf(g.streams.Err, "rolevault: warning: "+format+"\n", args...)
 		},
 	}, nil
+}
+
+// lockTimeout is how long to wait for another process's lock: the default,
+// or longer when ROLEVAULT_SSO_TIMEOUT lets a sign-in (which holds the
+// lock) wait longer than that for the person.
+func lockTimeout(sso time.Duration) time.Duration {
+	if sso+time.Minute > keychain.DefaultLockTimeout {
+		return sso + time.Minute
+	}
+	return 0
 }
 
 // ssoOptions is how this run signs in to IAM Identity Center: the

@@ -301,7 +301,9 @@ func (p *Provider) foreignSSOToken(s *config.SSOSettings, now time.Time, rejecte
 // signs the person in again. The new token is stored before it is used, so
 // a rotated refresh token is never lost.
 func (p *Provider) renewSSOToken(ctx context.Context, prof *config.Profile, s *config.SSOSettings, key string, own *keychain.SSOToken) (*keychain.SSOToken, error) {
-	oidc := NewSSOOIDCClient(prof, s, p.client(nil))
+	// The profile's ca_bundle applies, also when this is the run's first
+	// AWS call (a caller asking for a token without a plan).
+	oidc := NewSSOOIDCClient(prof, s, p.client(&plan.Plan{Profile: prof}))
 	now := p.now()
 	cli, cliPath := p.cliCachedToken(s)
 	for _, cand := range []struct {

@@ -75,9 +75,8 @@ func newSSOWorld(t *testing.T, extra string) *ssoWorld {
 	fb := toolBinary(t, "fakebrowser")
 	w.BinDir = filepath.Join(w.E.Home, "bin")
 	must(t, os.MkdirAll(w.BinDir, 0o700))
-	for _, n := range []string{"xdg-open", "x-www-browser", "www-browser"} {
-		must(t, os.Symlink(fb, filepath.Join(w.BinDir, n)))
-	}
+	// One name only: pkg/browser tries the next one when an opener fails.
+	must(t, os.Symlink(fb, filepath.Join(w.BinDir, "xdg-open")))
 	w.basePath = w.E.Vars["PATH"]
 	w.TabLog = filepath.Join(w.E.Home, "tabs.log")
 	w.E.Set("PATH", w.BinDir+":"+w.basePath, "FAKEBROWSER_LOG", w.TabLog,
@@ -107,15 +106,15 @@ func (w *ssoWorld) tabs(t *testing.T) int {
 }
 
 // checkSSOCreds checks that credentials are a GetRoleCredentials session of
-// the assignment's role that STS accepts.
+// a permission set's role that STS accepts.
 func (w *ssoWorld) checkSSOCreds(t *testing.T, c processCreds) {
 	t.Helper()
 	arn, err := (&world{URL: w.URL}).callerIdentity(context.Background(), c)
 	if err != nil {
 		t.Fatalf("STS refused the SSO credentials: %v", err)
 	}
-	if !strings.Contains(arn, ":assumed-role/AWSReservedSSO_"+ssoRole+"_") || !strings.Contains(arn, ssoAccount) {
-		t.Errorf("caller is %s, want the AWSReservedSSO_%s role in %s", arn, ssoRole, ssoAccount)
+	if !strings.Contains(arn, ":assumed-role/AWSReservedSSO_") || !strings.Contains(arn, ssoAccount) {
+		t.Errorf("caller is %s, want an AWSReservedSSO_ role in %s", arn, ssoAccount)
 	}
 	if s, ok := w.STS.Session(c.AccessKeyID); !ok || s.Kind != ststest.KindSSO {
 		t.Errorf("%s is not a GetRoleCredentials session (%+v)", c.AccessKeyID, s)
@@ -314,6 +313,62 @@ func TestSSOConcurrentColdCallers(t *testing.T) {
 			}
 		})
 	}
+	// Signed in, then the access token is no good: N callers of two
+	// profiles (two role locks, one sign-in lock) cause one refresh, no tab.
+	for _, n := range []int{8, 32} {
+		t.Run(fmt.Sprintf("refresh-%d", n), func(t *testing.T) {
+			if n > 8 && testing.Short() {
+				t.Skip("-short")
+			}
+			w := newSSOWorld(t, "")
+			w.STS.AddSSOAssignment(ssoStartURL, ssoAccount, "dev", "Ops")
+			w.E.WriteConfig(t, w.config("[profile ops-sso]\nregion = "+worldRegion+"\nendpoint_url = "+w.URL+
+				"\nsso_session = corp\nsso_account_id = "+ssoAccount+"\nsso_role_name = Ops\n"))
+			w.STS.SetSSORoleCredentialsLifetime(10 * time.Minute) // below the minimum TTL: never reused
+			expect(t, w.E.Run(t, "export", "--format=json", "dev-sso"), 0, "out:AccessKeyId")
+			w.STS.ExpireSSOAccessTokens()
+			results := make([]Result, n)
+			var wg sync.WaitGroup
+			for i := range results {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					results[i] = runSSOCaller(w.E, 2*time.Minute, func(string) {}, binary, "export", "--format=json", []string{"dev-sso", "ops-sso"}[i%2])
+				}(i)
+			}
+			wg.Wait()
+			checkSSOResults(t, w, results)
+			c := w.STS.SSOCounts()
+			t.Logf("SSO single flight (refresh): %d concurrent callers after access-token expiry -> %d refresh(es), %d new browser tab(s)",
+				n, c.TokenByGrant["refresh_token"], w.tabs(t)-1)
+			if c.TokenByGrant["refresh_token"] != 1 || w.tabs(t) != 1 || c.TokenByGrant["authorization_code"] != 1 {
+				t.Errorf("%d callers after expiry: %d tabs, grants %v; want one refresh and no new tab", n, w.tabs(t), c.TokenByGrant)
+			}
+		})
+	}
+	// Two profiles of one sso-session, four callers each: still one sign-in.
+	t.Run("two-profiles-8", func(t *testing.T) {
+		w := newSSOWorld(t, "")
+		w.STS.AddSSOAssignment(ssoStartURL, ssoAccount, "dev", "Ops")
+		w.E.WriteConfig(t, w.config("[profile ops-sso]\nregion = "+worldRegion+"\nendpoint_url = "+w.URL+
+			"\nsso_session = corp\nsso_account_id = "+ssoAccount+"\nsso_role_name = Ops\n"))
+		results := make([]Result, 8)
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				profile := []string{"dev-sso", "ops-sso"}[i%2]
+				results[i] = runSSOCaller(w.E, 2*time.Minute, func(string) {}, binary, "export", "--format=json", profile)
+			}(i)
+		}
+		wg.Wait()
+		checkSSOResults(t, w, results)
+		c := w.STS.SSOCounts()
+		if w.tabs(t) != 1 || c.TokenByGrant["authorization_code"] != 1 || c.GetRoleCredentials != 2 {
+			t.Errorf("two profiles: %d tabs, counts %+v; want 1 tab, 1 sign-in, 2 GetRoleCredentials", w.tabs(t), c)
+		}
+	})
 	t.Run("device-8", func(t *testing.T) {
 		w := newSSOWorld(t, "")
 		w.E.Set("AWS_VAULT_STDOUT", "true")

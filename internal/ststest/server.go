@@ -90,8 +90,9 @@ func (s *Server) Start() string {
 
 // StartTLS serves HTTPS on a random 127.0.0.1 port with a certificate from a
 // throwaway CA, and returns the base URL and the path of the CA's PEM file
-// (for AWS_CA_BUNDLE). The certificate also names the real STS, IAM and
-// sign-in host names so a client redirected through a proxy accepts it.
+// (for AWS_CA_BUNDLE). The certificate also names the real STS, IAM,
+// sign-in and IAM Identity Center (oidc.REGION, portal.sso.REGION) host
+// names so a client redirected through a proxy accepts it.
 func (s *Server) StartTLS() (baseURL, caFile string) {
 	u, ca, err := s.Listen("127.0.0.1:0", true)
 	if err != nil {

@@ -437,6 +437,31 @@ func (s *Server) ExpireSSOAccessTokens() int {
 	return n
 }
 
+// RevokeSSOSessions ends every sign-in so far, as an administrator
+// revoking the user's sessions: their access and refresh tokens are
+// refused from now on (role credentials already issued keep working). It
+// returns how many sign-ins it ended.
+func (s *Server) RevokeSSOSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[*ssoGrant]bool{}
+	st := s.ssoLocked()
+	for _, t := range st.access {
+		seen[t.grant] = true
+	}
+	for _, t := range st.refresh {
+		seen[t.grant] = true
+	}
+	n := 0
+	for g := range seen {
+		if !g.revoked {
+			g.revoked = true
+			n++
+		}
+	}
+	return n
+}
+
 // SSOTokenInfo describes an access token the emulator issued.
 type SSOTokenInfo struct {
 	StartURL, User, ClientID string

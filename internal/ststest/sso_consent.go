@@ -72,6 +72,7 @@ type pageResult struct {
 
 func (s *Server) serveSSOPage(w http.ResponseWriter, r *http.Request) {
 	action := map[string]string{"/authorize": "Authorize", "/device": "DeviceVerification", "/consent": "Consent"}[r.URL.Path]
+	s.delay(r.Context(), action)
 	var res pageResult
 	switch {
 	case r.URL.Path == "/consent" && r.Method == http.MethodPost:

@@ -107,7 +107,10 @@ func (s *Server) serveSSO(w http.ResponseWriter, r *http.Request) bool {
 			continue
 		}
 		if r.Method != op.method {
-			return false
+			w.Header().Set("Allow", op.method)
+			writeSSOError(w, op.service, &ssoError{Status: http.StatusMethodNotAllowed, Code: "UnknownOperationException",
+				Desc: op.path + " answers " + op.method + " only"}, newRequestID())
+			return true
 		}
 		s.serveSSOOp(w, r, op)
 		return true

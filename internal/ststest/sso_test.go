@@ -1,12 +1,18 @@
 package ststest
 
 import (
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -434,10 +440,46 @@ func TestSSORoleCredentialsWorkWithSTS(t *testing.T) {
 		AccountId: aws.String(prodAcct), RoleName: aws.String("AdministratorAccess")})
 	wantErr(t, err, "ForbiddenException", "No access", 403)
 	// An expired access token.
-	w.s.ExpireSSOAccessTokens()
+	if n := w.s.ExpireSSOAccessTokens(); n != 1 {
+		t.Fatalf("expired %d tokens", n)
+	}
 	_, err = w.portal.GetRoleCredentials(ctx(t), &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken,
 		AccountId: aws.String(devAcct), RoleName: aws.String("AdministratorAccess")})
 	wantType[*ssotypes.UnauthorizedException](t, err)
+	// The refresh token still works; an administrator's revocation ends it.
+	info, ok := w.s.SSOAccessToken(aws.ToString(tok.AccessToken))
+	if !ok || info.User != "alice" || info.StartURL != testStartURL {
+		t.Fatalf("token info %+v", info)
+	}
+	c := w.s.clientOf(t, info.ClientID)
+	refresh := func() (*ssooidc.CreateTokenOutput, error) {
+		return w.oidc.CreateToken(ctx(t), &ssooidc.CreateTokenInput{ClientId: aws.String(info.ClientID), ClientSecret: aws.String(c),
+			GrantType: aws.String(GrantRefreshToken), RefreshToken: tok.RefreshToken})
+	}
+	tok2, err := refresh()
+	must(t, err)
+	_, err = w.portal.GetRoleCredentials(ctx(t), &sso.GetRoleCredentialsInput{AccessToken: tok2.AccessToken,
+		AccountId: aws.String(devAcct), RoleName: aws.String("AdministratorAccess")})
+	must(t, err)
+	if n := w.s.RevokeSSOSessions(); n != 1 {
+		t.Fatalf("revoked %d sign-ins", n)
+	}
+	tok.RefreshToken = tok2.RefreshToken
+	_, err = refresh()
+	wantType[*oidctypes.InvalidGrantException](t, err)
+}
+
+// clientOf is the secret of a registered client (the test registered it
+// through deviceToken and did not keep it).
+func (s *Server) clientOf(t *testing.T, id string) string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.ssoLocked().clients[id]
+	if c == nil {
+		t.Fatalf("no client %s", id)
+	}
+	return c.secret
 }
 
 // Every refusal reaches the SDK as its typed error.
@@ -491,6 +533,12 @@ func TestSSOErrorsAreTyped(t *testing.T) {
 	if !errors.As(err, &re) || re.HTTPStatusCode() != 429 {
 		t.Errorf("throttled: status %v", err)
 	}
+	resp, err := http.Get(w.url + "/token")
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET /token: %d", resp.StatusCode)
+	}
 	w.s.FailNext("CreateToken", "InternalServerException", "boom", 1)
 	_, err = w.oidc.CreateToken(c, &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
 		GrantType: aws.String(GrantDeviceCode), DeviceCode: aws.String("d")})
@@ -499,4 +547,95 @@ func TestSSOErrorsAreTyped(t *testing.T) {
 	if errors.As(err, &ae) && ae.ErrorFault() != smithy.FaultServer {
 		t.Errorf("InternalServerException fault = %v", ae.ErrorFault())
 	}
+}
+
+// The demo fixture's Identity Center: alice signs in, her identity-account
+// permission set can assume the demo's developer role, the read-only one
+// cannot (the world has identity policies).
+func TestSSOFixture(t *testing.T) {
+	f, err := LoadFixture(filepath.Join("..", "cmd", "ststest", "demo.json"))
+	must(t, err)
+	s, base := start(t)
+	must(t, s.Apply(f))
+	w := &ssoWorld{s: s, url: base, oidc: oidcClient(base), portal: portalClient(base)}
+	reg := w.register(t, &ssooidc.RegisterClientInput{Scopes: []string{"sso:account:access"}})
+	dev, err := w.oidc.StartDeviceAuthorization(ctx(t), &ssooidc.StartDeviceAuthorizationInput{
+		ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, StartUrl: aws.String(f.SSO.Instances[0].StartURL)})
+	must(t, err)
+	resp, err := http.Get(aws.ToString(dev.VerificationUriComplete))
+	must(t, err)
+	resp.Body.Close()
+	tok, err := w.oidc.CreateToken(ctx(t), &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
+		GrantType: aws.String(GrantDeviceCode), DeviceCode: dev.DeviceCode})
+	must(t, err)
+	accts, err := w.portal.ListAccounts(ctx(t), &sso.ListAccountsInput{AccessToken: tok.AccessToken})
+	must(t, err)
+	if len(accts.AccountList) != 3 {
+		t.Fatalf("accounts %+v", accts.AccountList)
+	}
+	creds := func(account, role string) keys {
+		out, err := w.portal.GetRoleCredentials(ctx(t), &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken,
+			AccountId: aws.String(account), RoleName: aws.String(role)})
+		must(t, err)
+		rc := out.RoleCredentials
+		return keys{aws.ToString(rc.AccessKeyId), aws.ToString(rc.SecretAccessKey), aws.ToString(rc.SessionToken)}
+	}
+	devRole := "arn:aws:iam::222222222222:role/developer"
+	_, err = stsClient(base, creds(loginAcct, "DeveloperAccess")).AssumeRole(ctx(t), &sts.AssumeRoleInput{
+		RoleArn: aws.String(devRole), RoleSessionName: aws.String("alice")})
+	must(t, err)
+	_, err = stsClient(base, creds("222222222222", "ReadOnlyAccess")).AssumeRole(ctx(t), &sts.AssumeRoleInput{
+		RoleArn: aws.String(devRole), RoleSessionName: aws.String("alice")})
+	wantErr(t, err, "AccessDenied", "sts:AssumeRole", 403)
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	must(t, os.WriteFile(bad, []byte(`{"sso":{"consent":"maybe","instances":[]}}`), 0o600))
+	bf, err := LoadFixture(bad)
+	must(t, err)
+	if err := New().Apply(bf); err == nil || !strings.Contains(err.Error(), "maybe") {
+		t.Fatalf("bad consent accepted: %v", err)
+	}
+}
+
+// A client that calls Identity Center's real host names, sent to the
+// emulator as through a CONNECT proxy, accepts its certificate, and the
+// URLs it is handed name the host it asked for.
+func TestSSOOverTLSWithAWSHostNames(t *testing.T) {
+	s := New()
+	base, caFile := s.StartTLS()
+	t.Cleanup(s.Close)
+	s.AddSSOInstance(testStartURL, "eu-west-1")
+	s.AddSSOAssignment(testStartURL, devAcct, "dev", "ReadOnly")
+	pem, err := os.ReadFile(caFile)
+	must(t, err)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	addr := strings.TrimPrefix(base, "https://")
+	hc := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	oidc := ssooidc.New(ssooidc.Options{Region: "eu-west-1", BaseEndpoint: aws.String("https://oidc.eu-west-1.amazonaws.com"),
+		HTTPClient: hc, Retryer: aws.NopRetryer{}})
+	portal := sso.New(sso.Options{Region: "eu-west-1", BaseEndpoint: aws.String("https://portal.sso.eu-west-1.amazonaws.com"),
+		HTTPClient: hc, Retryer: aws.NopRetryer{}})
+	reg, err := oidc.RegisterClient(ctx(t), &ssooidc.RegisterClientInput{ClientName: aws.String("tls"), ClientType: aws.String("public")})
+	must(t, err)
+	dev, err := oidc.StartDeviceAuthorization(ctx(t), &ssooidc.StartDeviceAuthorizationInput{
+		ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, StartUrl: aws.String(testStartURL)})
+	must(t, err)
+	if !strings.HasPrefix(aws.ToString(dev.VerificationUriComplete), "https://oidc.eu-west-1.amazonaws.com/device?user_code=") {
+		t.Fatalf("verification URI %s", aws.ToString(dev.VerificationUriComplete))
+	}
+	resp, err := hc.Get(aws.ToString(dev.VerificationUriComplete))
+	must(t, err)
+	resp.Body.Close()
+	tok, err := oidc.CreateToken(ctx(t), &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
+		GrantType: aws.String(GrantDeviceCode), DeviceCode: dev.DeviceCode})
+	must(t, err)
+	_, err = portal.GetRoleCredentials(ctx(t), &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken,
+		AccountId: aws.String(devAcct), RoleName: aws.String("ReadOnly")})
+	must(t, err)
 }

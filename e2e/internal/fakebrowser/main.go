@@ -19,12 +19,16 @@
 //	         emulator's SetSSOConsent default decides
 //	ignore   open nothing: the tab is logged and left alone
 //
+// Install it under one name only (xdg-open): pkg/browser tries the next
+// name when an opener fails, which would log a failed sync run twice.
+//
 // Like a real opener it returns at once, the work done by a detached child;
 // with FAKEBROWSER_SYNC=1 it does the work before returning and its exit
 // status says whether it worked. FAKEBROWSER_DELAY (a Go duration, e.g.
 // 2s) waits before opening. FAKEBROWSER_RESULT, if set, is a file that gets
 // one line per invocation saying how it went ("approve 200 …" or
-// "error: …"). An HTTPS emulator's CA is trusted through AWS_CA_BUNDLE.
+// "error: …"). An HTTPS emulator's CA is trusted through AWS_CA_BUNDLE;
+// HTTPS_PROXY and NO_PROXY apply as for any Go program (never to loopback).
 package main
 
 import (
@@ -173,7 +177,6 @@ var (
 func newClient(caFile string) (*http.Client, error) {
 	jar, _ := cookiejar.New(nil)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {

@@ -36,7 +36,9 @@ type fixture struct {
 	cb      string          // the listener's redirect_uri
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture: with hold, the loopback listener answers only once the test
+// closes f.release.
+func newFixture(t *testing.T, hold bool) *fixture {
 	t.Helper()
 	s := ststest.New()
 	u := s.Start()
@@ -44,7 +46,9 @@ func newFixture(t *testing.T) *fixture {
 	s.AddSSOInstance(startURL, "eu-west-1")
 	s.AddSSOAssignment(startURL, "222222222222", "dev", "ReadOnly")
 	f := &fixture{s: s, url: u, dir: t.TempDir(), hits: make(chan url.Values, 10), release: make(chan struct{})}
-	close(f.release)
+	if !hold {
+		close(f.release)
+	}
 	f.oidc = ssooidc.New(ssooidc.Options{Region: "eu-west-1", BaseEndpoint: aws.String(u),
 		HTTPClient: awshttp.NewBuildableClient(), Retryer: aws.NopRetryer{}})
 	listener := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +120,7 @@ func (f *fixture) hit(t *testing.T) url.Values {
 }
 
 func TestApproveDenyIgnoreAuthorizationCode(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	verifier, challenge := pkce()
 	if rc := run([]string{f.authorizeURL(challenge)}, f.env("approve")); rc != 0 {
 		t.Fatalf("approve: exit %d", rc)
@@ -162,7 +166,7 @@ func TestApproveDenyIgnoreAuthorizationCode(t *testing.T) {
 }
 
 func TestDeviceVerificationAndVisit(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, false)
 	start := func() *ssooidc.StartDeviceAuthorizationOutput {
 		dev, err := f.oidc.StartDeviceAuthorization(ctx(t), &ssooidc.StartDeviceAuthorizationInput{
 			ClientId: f.reg.ClientId, ClientSecret: f.reg.ClientSecret, StartUrl: aws.String(startURL)})
@@ -209,7 +213,7 @@ func TestDeviceVerificationAndVisit(t *testing.T) {
 // Through github.com/pkg/browser as rolevault opens it: the built program
 // on PATH as xdg-open returns before the sign-in finishes.
 func TestOpenedThroughPkgBrowserReturnsAtOnce(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, true)
 	bin := filepath.Join(t.TempDir(), "xdg-open")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -220,11 +224,9 @@ func TestOpenedThroughPkgBrowserReturnsAtOnce(t *testing.T) {
 	t.Setenv("FAKEBROWSER_SYNC", "")
 	// The listener holds its answer until the opener has returned: a
 	// synchronous opener would never return.
-	f.release = make(chan struct{})
+	released := false
 	defer func() {
-		select {
-		case <-f.release:
-		default:
+		if !released {
 			close(f.release)
 		}
 	}()
@@ -239,6 +241,7 @@ func TestOpenedThroughPkgBrowserReturnsAtOnce(t *testing.T) {
 		t.Fatal("the opener did not return while the sign-in was in progress")
 	}
 	close(f.release)
+	released = true
 	if q := f.hit(t); q.Get("code") == "" {
 		t.Fatalf("listener got %v", q)
 	}
