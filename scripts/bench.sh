@@ -21,12 +21,13 @@ awk '
   # name -> label, in the order the table lists them; rows whose benchmark
   # did not run (the agent ones before the agent exists) are left out.
   BEGIN {
-    n = split("Floor HelloWorldProcess VersionProcess WarmExportJSON WarmExecTrue AgentWarmExportJSONFile DirectWarmExportJSONPass AgentWarmExportJSONPass", order, " ")
+    n = split("Floor HelloWorldProcess VersionProcess WarmExportJSON WarmExecTrue WarmExportJSONSSO AgentWarmExportJSONFile DirectWarmExportJSONPass AgentWarmExportJSONPass", order, " ")
     label["Floor"] = "floor (99designs/keyring, 1 item)"
     label["HelloWorldProcess"] = "hello-world Go binary"
     label["VersionProcess"] = "rolevault --version (start-up)"
     label["WarmExportJSON"] = "rolevault export --format=json"
     label["WarmExecTrue"] = "rolevault exec P -- true"
+    label["WarmExportJSONSSO"] = "export --format=json, SSO profile"
     label["AgentWarmExportJSONFile"] = "export --format=json, agent (file)"
     label["DirectWarmExportJSONPass"] = "export --format=json, no agent (pass)"
     label["AgentWarmExportJSONPass"] = "export --format=json, agent (pass)"
