@@ -139,7 +139,7 @@ func (g *Globals) newProvider(f sessionFlags) (*credentials.Provider, error) {
 				holder = "another rolevault process"
 			}
 			fmt.Fprintf(g.streams.Err, "rolevault: waiting for %s\n", holder)
-		}},
+		}, Via: g.lockVia(cacheDir)},
 		MFA:       g.mfaPrompt(f.MFAToken),
 		LookupEnv: lookupEnv,
 		Debugf:    g.debugf,
