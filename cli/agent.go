@@ -123,7 +123,13 @@ func (c *AgentStartCmd) Run(g *Globals) error {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return c.failed(fmt.Errorf("reading the passphrase from the starting process: %w", err))
 		}
-	} else if secret, err = unlockForAgent(g); err != nil {
+	} else if secret, err = unlockForAgent(g); errors.Is(err, keychain.ErrNoTerminal) {
+		// Under systemd or launchd nobody can type the file passphrase:
+		// start locked, and the first command that needs a secret asks for
+		// it on its own terminal and hands it over.
+		fmt.Fprintln(g.streams.Err, "rolevault: agent: no terminal to ask for the file keyring's passphrase; starting locked (the first command that needs a secret asks for it)")
+		secret = startSecret{}
+	} else if err != nil {
 		return err
 	}
 	if !c.Foreground {

@@ -467,3 +467,61 @@ func TestAgentDefaultSocket(t *testing.T) {
 	expect(t, e.Run(t, "--debug", "list"), 0, "err:served by the agent at "+want)
 	expect(t, e.Run(t, "agent", "start"), 1, "err:a rolevault agent is already running at "+want)
 }
+
+// With no terminal (a systemd unit, launchd) the agent starts locked, and
+// the first run that needs a secret hands it the passphrase.
+func TestAgentStartsLockedWithoutTerminal(t *testing.T) {
+	w := newWorld(t)
+	e := w.E
+	agentSock(t, e)
+	pw := e.Vars["AWS_VAULT_FILE_PASSPHRASE"]
+	delete(e.Vars, "AWS_VAULT_FILE_PASSPHRASE")
+	r := e.Run(t, "agent", "start")
+	expect(t, r, 0, "err:starting locked")
+	agentPid(t, r.Stdout)
+	if st := agentStatus(t, e); !strings.HasPrefix(st["agent"], "running, locked") {
+		t.Fatalf("status: %v", st)
+	}
+	e.Set("AWS_VAULT_FILE_PASSPHRASE", pw)
+	expect(t, e.Run(t, "export", "--format=json", "role-b"), 0)
+	delete(e.Vars, "AWS_VAULT_FILE_PASSPHRASE")
+	if st := agentStatus(t, e); st["agent"] != "running, unlocked" {
+		t.Fatalf("status after a run unlocked it: %v", st)
+	}
+	expect(t, e.Run(t, "exec", "role-b", "--", "true"), 0)
+}
+
+// Callers with and without the agent at once on a cold MFA session share
+// the one file lock: one MFA prompt between them.
+func TestAgentAndDirectCallersShareTheLock(t *testing.T) {
+	w := newWorld(t)
+	e := w.E
+	agentSock(t, e)
+	startAgent(t, e)
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(binary, "export", "--format=json", "role-b")
+			cmd.Env, cmd.Dir = e.Environ(), e.Home
+			if i%2 == 1 {
+				cmd.Env = append(cmd.Env, "ROLEVAULT_AGENT=off")
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("%v: %s", err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("caller %d: %v", i, err)
+		}
+	}
+	if m := w.mfaRuns(t); m != 1 {
+		t.Errorf("mfa_process ran %d times for %d callers with and without the agent, want 1", m, n)
+	}
+}
