@@ -145,6 +145,17 @@ func TestPeerUIDRefused(t *testing.T) {
 	}
 }
 
+// A client checks the agent's uid too: a socket another user managed to
+// bind is not talked to, so it is never handed a passphrase.
+func TestClientRefusesAnotherUsersAgent(t *testing.T) {
+	ta := startTestAgent(t, "pw", nil)
+	clientUID = func() int { return os.Getuid() + 1 }
+	defer func() { clientUID = os.Getuid }()
+	if _, err := Dial(ta.sock); err == nil || !strings.Contains(err.Error(), "is not yours") {
+		t.Fatalf("Dial to an agent of another uid: %v", err)
+	}
+}
+
 func TestVersionMismatch(t *testing.T) {
 	ta := startTestAgent(t, "pw", nil)
 	c, err := net.Dial("unix", ta.sock)
@@ -339,6 +350,24 @@ func TestLockThroughAgent(t *testing.T) {
 		t.Fatalf("a direct Acquire after release: %v", err)
 	}
 	rel()
+	// A client that goes away holding the lock (killed) releases it.
+	conn, _, err := dialHello(ta.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp Response
+	if err := WriteFrame(conn, Request{Op: OpLockAcquire, Key: "sess", Dir: lockDir, Doing: "d", PID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReadFrame(conn, &resp); err != nil || resp.Error != nil {
+		t.Fatalf("raw acquire: %v %+v", err, resp.Error)
+	}
+	conn.Close()
+	rel4, handled, err := via(context.Background(), "sess", "after a dropped holder", nil)
+	if err != nil || !handled {
+		t.Fatalf("acquire after the holder's connection dropped: %v %v", handled, err)
+	}
+	rel4()
 }
 
 func TestSocketDirChecks(t *testing.T) {

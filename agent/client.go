@@ -21,6 +21,9 @@ var ErrNoAgent = errors.New("no agent is running")
 // ErrOtherVersion matches Dial's error when the agent speaks another version.
 var ErrOtherVersion = errors.New("the agent speaks another protocol version")
 
+// clientUID is the uid an agent must run as to be used: this process's.
+var clientUID = os.Getuid
+
 // dialTimeout bounds connecting and the hello: an agent that does not answer
 // in this time is not used.
 const dialTimeout = 3 * time.Second
@@ -68,7 +71,7 @@ func dialHello(path string) (*net.UnixConn, Status, error) {
 	c := nc.(*net.UnixConn)
 	// The other end must be this user's: a socket someone else bound (in a
 	// directory that was checked a moment ago) gets no request.
-	if uid, err := peerUID(c); err != nil || uid != os.Getuid() {
+	if uid, err := peerUID(c); err != nil || uid != clientUID() {
 		c.Close()
 		return nil, Status{}, fmt.Errorf("the process at %s is not yours (uid %d): not using it", path, uid)
 	}

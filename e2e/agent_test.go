@@ -525,3 +525,43 @@ func TestAgentAndDirectCallersShareTheLock(t *testing.T) {
 		t.Errorf("mfa_process ran %d times for %d callers with and without the agent, want 1", m, n)
 	}
 }
+
+// The agent writes nothing to disk but its socket, and with --debug a log
+// (0600) that names operations and items, never a key, token or passphrase.
+func TestAgentLogHoldsNoSecret(t *testing.T) {
+	w := newWorld(t)
+	e := w.E
+	sock := agentSock(t, e)
+	startAgent(t, e)
+	expect(t, e.Run(t, "export", "--format=json", "role-b"), 0)
+	expect(t, e.Run(t, "agent", "stop"), 0)
+	entries, err := os.ReadDir(filepath.Dir(sock))
+	must(t, err)
+	if len(entries) != 0 {
+		t.Errorf("the agent left %d files in its directory: %v", len(entries), entries)
+	}
+
+	e.Vars["ROLEVAULT_AGENT_SOCK"] = sock
+	r := e.Run(t, "--debug", "agent", "start")
+	expect(t, r, 0)
+	agentPid(t, r.Stdout)
+	expect(t, e.Run(t, "exec", "role-b", "--", "true"), 0)
+	expect(t, e.Run(t, "export", "--format=json", "role-a"), 0)
+	expect(t, e.Run(t, "agent", "lock"), 0)
+	log := filepath.Join(filepath.Dir(sock), "agent.log")
+	b, err := os.ReadFile(log)
+	must(t, err)
+	fi, err := os.Stat(log)
+	must(t, err)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("agent.log mode %04o", fi.Mode().Perm())
+	}
+	if !strings.Contains(string(b), "request get rolevault.AssumeRole.") || !strings.Contains(string(b), "forgot every secret: agent lock") {
+		t.Errorf("the log does not show the requests:\n%s", b)
+	}
+	for _, s := range append(w.secrets(), e.Vars["AWS_VAULT_FILE_PASSPHRASE"], w.KeyID) {
+		if s != "" && strings.Contains(string(b), s) {
+			t.Errorf("agent.log holds a secret (%.6s…):\n%s", s, b)
+		}
+	}
+}
