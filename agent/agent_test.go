@@ -399,3 +399,32 @@ func TestSocketDirChecks(t *testing.T) {
 		t.Errorf("SocketPath with XDG_RUNTIME_DIR: %s", p)
 	}
 }
+
+// A client meeting an agent of another version does not use it (Dial says
+// ErrOtherVersion, and the CLI opens the keyring directly).
+func TestClientMeetsAnotherVersion(t *testing.T) {
+	base, err := os.MkdirTemp("", "rvag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	sock := filepath.Join(base, "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var hello Request
+		_ = ReadFrame(c, &hello)
+		_ = WriteFrame(c, Response{Protocol: Protocol, Version: Version + 1, Error: &WireError{Kind: KindVersion, Message: "the agent speaks version 2"}})
+	}()
+	if _, err := Dial(sock); !errors.Is(err, ErrOtherVersion) {
+		t.Fatalf("Dial to an agent of another version: %v", err)
+	}
+}

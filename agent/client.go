@@ -77,9 +77,11 @@ func dialHello(path string) (*net.UnixConn, Status, error) {
 	}
 	_ = c.SetDeadline(time.Now().Add(dialTimeout))
 	var resp Response
-	err = WriteFrame(c, Request{Op: OpHello, Protocol: Protocol, Version: Version})
-	if err == nil {
-		err = ReadFrame(c, &resp)
+	werr := WriteFrame(c, Request{Op: OpHello, Protocol: Protocol, Version: Version})
+	// Read even when the write failed: an agent that refuses this caller
+	// answers and closes at once, maybe before the hello arrived.
+	if err = ReadFrame(c, &resp); err != nil && werr != nil {
+		err = werr
 	}
 	if err != nil {
 		c.Close()
