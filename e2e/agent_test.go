@@ -164,6 +164,7 @@ func TestAgentSameResults(t *testing.T) {
 		{"export", "--format=env", "role-b"},
 		{"export", "--format=json", "role-a"},
 		{"exec", "role-b", "--", "sh", "-c", "env | grep ^AWS_ | sort"},
+		{"exec", "--ecs-server", "role-b", "--", "sh", "-c", `test -n "$AWS_CONTAINER_CREDENTIALS_FULL_URI" && echo served`},
 		{"list"},
 		{"list", "--json"},
 		{"export", "nosuch"},
@@ -563,5 +564,41 @@ func TestAgentLogHoldsNoSecret(t *testing.T) {
 		if s != "" && strings.Contains(string(b), s) {
 			t.Errorf("agent.log holds a secret (%.6s…):\n%s", s, b)
 		}
+	}
+}
+
+// rotate through the agent: the new key is written through to the keyring,
+// so a run without the agent signs with it, and the agent serves it too
+// (not its copy of the old one).
+func TestAgentRotateWritesThrough(t *testing.T) {
+	w := newWorld(t)
+	e := w.E
+	agentSock(t, e)
+	startAgent(t, e)
+	keyOf := func(extra ...string) string {
+		t.Helper()
+		r := e.Run(t, append(extra, "exec", "--no-session", "login", "--", "sh", "-c", `echo "$AWS_ACCESS_KEY_ID"`)...)
+		expect(t, r, 0)
+		return strings.TrimSpace(r.Stdout)
+	}
+	if k := keyOf(); k != w.KeyID {
+		t.Fatalf("before rotate the agent serves %s, want %s", k, w.KeyID)
+	}
+	servedByAgent(t, e, "rotate", "-n", "login")
+	newKey := keyOf()
+	if newKey == w.KeyID {
+		t.Fatalf("the agent still serves the old key %s after rotate", newKey)
+	}
+	e.Set("ROLEVAULT_AGENT", "off")
+	if k := keyOf(); k != newKey {
+		t.Errorf("without the agent the keyring holds %s, the agent serves %s", k, newKey)
+	}
+	delete(e.Vars, "ROLEVAULT_AGENT")
+	// And the other way round: a rotation without the agent is seen by it.
+	e.Set("ROLEVAULT_AGENT", "off")
+	expect(t, e.Run(t, "rotate", "-n", "login"), 0)
+	delete(e.Vars, "ROLEVAULT_AGENT")
+	if k := keyOf(); k == newKey {
+		t.Errorf("the agent serves the key %s that a rotation without it replaced", k)
 	}
 }
