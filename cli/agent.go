@@ -84,6 +84,10 @@ func dialAgent() (*agent.Client, string, error) {
 	return c, path, nil
 }
 
+// agentStartTimeout bounds how long start waits for the detached agent to
+// open the keyring and listen.
+const agentStartTimeout = time.Minute
+
 // startSecret is what the parent hands the detached agent on the pipe.
 type startSecret struct {
 	Passphrase string `json:"passphrase"`
@@ -318,9 +322,28 @@ func (c *AgentStartCmd) detach(g *Globals, path string, secret startSecret) erro
 	passW.Close()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	line, rerr := bufio.NewReader(readyR).ReadString('\n')
+	type readyLine struct {
+		line string
+		err  error
+	}
+	got := make(chan readyLine, 1)
+	go func() {
+		l, err := bufio.NewReader(readyR).ReadString('\n')
+		got <- readyLine{l, err}
+	}()
+	var line string
+	var rerr error
+	select {
+	case r := <-got:
+		line, rerr = strings.TrimSpace(r.line), r.err
+	case <-time.After(agentStartTimeout):
+		_ = cmd.Process.Kill()
+		<-exited
+		readyR.Close()
+		return &hintedError{msg: fmt.Sprintf("the agent did not start listening within %s", agentStartTimeout),
+			hint: "Run 'rolevault --debug agent start --foreground' to see where it waits."}
+	}
 	readyR.Close()
-	line = strings.TrimSpace(line)
 	switch {
 	case strings.HasPrefix(line, "ready "):
 		c.printVars(g, path, cmd.Process.Pid)

@@ -602,3 +602,33 @@ func TestAgentRotateWritesThrough(t *testing.T) {
 		t.Errorf("the agent serves the key %s that a rotation without it replaced", k)
 	}
 }
+
+// The agent with the secret-service backend (gnome-keyring on a private
+// D-Bus): it keeps the unlocked collection open and serves runs from it.
+func TestAgentSecretService(t *testing.T) {
+	requireTool(t, "dbus-run-session", "dbus")
+	requireTool(t, "gnome-keyring-daemon", "gnome-keyring")
+	w := newWorld(t)
+	e := w.E
+	delete(e.Vars, "AWS_VAULT_FILE_PASSPHRASE")
+	delete(e.Vars, "AWS_VAULT_FILE_DIR")
+	e.Set("AWS_VAULT_BACKEND", "secret-service")
+	agentSock(t, e)
+	add := Cmd("rolevault", "add", "--env", "login", "--no-add-config")
+	add.Env = map[string]string{"AWS_ACCESS_KEY_ID": w.KeyID, "AWS_SECRET_ACCESS_KEY": w.Secret}
+	key := []string{"exec", "--no-session", "login", "--", "sh", "-c", `echo "$AWS_ACCESS_KEY_ID"`}
+	steps := append(secretServiceSetup("awsvault"), add,
+		Cmd("rolevault", "agent", "start"),
+		Cmd(append([]string{"rolevault", "--debug"}, key...)...),
+		Cmd(append([]string{"rolevault"}, key...)...),
+		Cmd("rolevault", "agent", "status"),
+		Cmd("rolevault", "agent", "stop"))
+	res := e.Script(t, []string{"dbus-run-session", "--"}, steps...)
+	n := len(secretServiceSetup("awsvault"))
+	expect(t, res[n], 0)
+	expect(t, res[n+1], 0, "out:Agent pid")
+	expect(t, res[n+2], 0, "out:"+w.KeyID, "err:keyring backend: secret-service, served by the agent at")
+	expect(t, res[n+3], 0, "out:"+w.KeyID)
+	expect(t, res[n+4], 0, "out:running, unlocked", "out:backend:       secret-service (collection awsvault)")
+	expect(t, res[n+5], 0, "err:stopped")
+}
