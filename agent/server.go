@@ -272,7 +272,6 @@ func (s *Server) get(key string) (keyring.Item, error) {
 func (s *Server) set(item keyring.Item) error {
 	s.mu.Lock()
 	kr, err := s.openLocked()
-	gen := s.gen
 	s.mu.Unlock()
 	if err != nil {
 		return err
@@ -280,15 +279,10 @@ func (s *Server) set(item keyring.Item) error {
 	err = kr.Set(item)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if gen != s.gen {
-		return err
-	}
+	// Not kept from here: another process may replace the file between the
+	// write and a stat, and the copy would then pass for theirs. The next
+	// get reads it back once, stamped before the read.
 	delete(s.items, item.Key)
-	if err == nil {
-		if stamp, ok := keychain.ItemVersion(kr, item.Key); ok && stamp != "absent" {
-			s.items[item.Key] = heldItem{stamp: stamp, item: item}
-		}
-	}
 	return err
 }
 
