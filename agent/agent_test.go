@@ -309,7 +309,7 @@ func TestLockThroughAgent(t *testing.T) {
 	ta := startTestAgent(t, "pw", nil)
 	k := ta.keyring(t, "pw")
 	lockDir := filepath.Join(filepath.Dir(ta.dir), "cache")
-	via := k.Client.AcquireLock(lockDir)
+	via := k.Client.AcquireLock(lockDir, 0)
 	rel1, handled, err := via(context.Background(), "sess", "asking for your MFA code for X", nil)
 	if err != nil || !handled {
 		t.Fatalf("first acquire: %v %v", handled, err)

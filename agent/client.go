@@ -147,13 +147,13 @@ func (c *Client) Close() error {
 // process ends. handled is false when the agent could not be asked or went
 // away while waiting: the caller then takes the file lock itself. Its
 // signature is keychain.Locks.Via's, with the lock directory bound.
-func (c *Client) AcquireLock(dir string) func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
+func (c *Client) AcquireLock(dir string, timeout time.Duration) func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
 	return func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
 		conn, _, err := dialHello(c.Path)
 		if err != nil {
 			return nil, false, nil
 		}
-		if WriteFrame(conn, Request{Op: OpLockAcquire, Key: key, Doing: doing, Dir: dir, PID: os.Getpid()}) != nil {
+		if WriteFrame(conn, Request{Op: OpLockAcquire, Key: key, Doing: doing, Dir: dir, PID: os.Getpid(), TimeoutMS: timeout.Milliseconds()}) != nil {
 			conn.Close()
 			return nil, false, nil
 		}

@@ -38,6 +38,10 @@ func (t *lockTable) slot(dir, key string) chan struct{} {
 // slot, then the same file lock a process without the agent takes.
 func (s *Server) acquire(ctx context.Context, req Request, waiting func(string)) (func(), error) {
 	slot := s.locks.slot(req.Dir, req.Key)
+	timeout := time.Duration(req.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = keychain.DefaultLockTimeout
+	}
 	select {
 	case slot <- struct{}{}:
 	default:
@@ -46,7 +50,7 @@ func (s *Server) acquire(ctx context.Context, req Request, waiting func(string))
 			waiting(holder)
 			waiting = nil // told once per wait, as the file lock tells
 		}
-		t := time.NewTimer(keychain.DefaultLockTimeout)
+		t := time.NewTimer(timeout)
 		defer t.Stop()
 		select {
 		case slot <- struct{}{}:
@@ -59,10 +63,10 @@ func (s *Server) acquire(ctx context.Context, req Request, waiting func(string))
 			if holder == "" {
 				holder = "another rolevault process"
 			}
-			return nil, fmt.Errorf("%w: %s still holds the lock after %s", keychain.ErrLockTimeout, holder, keychain.DefaultLockTimeout)
+			return nil, fmt.Errorf("%w: %s still holds the lock after %s", keychain.ErrLockTimeout, holder, timeout)
 		}
 	}
-	l := &keychain.Locks{Dir: req.Dir, PID: req.PID, Waiting: waiting}
+	l := &keychain.Locks{Dir: req.Dir, PID: req.PID, Waiting: waiting, Timeout: timeout}
 	release, err := l.Acquire(ctx, req.Key, req.Doing)
 	if err != nil {
 		<-slot

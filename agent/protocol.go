@@ -60,6 +60,9 @@ type Request struct {
 	Doing string `json:"doing,omitempty"`
 	Dir   string `json:"dir,omitempty"`
 	PID   int    `json:"pid,omitempty"`
+	// TimeoutMS is how long the client would wait for the lock itself
+	// (zero: keychain.DefaultLockTimeout).
+	TimeoutMS int64 `json:"timeout_ms,omitempty"`
 
 	// unlock: the file passphrase the client asked for, and whether it came
 	// from AWS_VAULT_FILE_PASSPHRASE (a wrong one is explained differently).

@@ -131,15 +131,21 @@ func (g *Globals) newProvider(f sessionFlags) (*credentials.Provider, error) {
 		return nil, err
 	}
 	kr := g.lazyKeyring()
+	sso, err := g.ssoOptions()
+	if err != nil {
+		return nil, err
+	}
 	return &credentials.Provider{
-		Keys:  &lazyKeyStore{g: g},
-		Cache: &keychain.SessionCache{Keyring: kr, IndexDir: cacheDir, Debugf: g.debugf},
+		Keys:      &lazyKeyStore{g: g},
+		Cache:     &keychain.SessionCache{Keyring: kr, IndexDir: cacheDir, Debugf: g.debugf},
+		SSOTokens: &keychain.SSOTokenStore{Keyring: kr, IndexDir: cacheDir, Debugf: g.debugf},
+		SSO:       sso,
 		Locks: &keychain.Locks{Dir: cacheDir, Waiting: func(holder string) {
 			if holder == "" {
 				holder = "another rolevault process"
 			}
 			fmt.Fprintf(g.streams.Err, "rolevault: waiting for %s\n", holder)
-		}, Via: g.lockVia(cacheDir)},
+		}, Timeout: lockTimeout(sso.Timeout), Via: g.lockVia(cacheDir, lockTimeout(sso.Timeout))},
 		MFA:       g.mfaPrompt(f.MFAToken),
 		LookupEnv: lookupEnv,
 		Debugf:    g.debugf,
@@ -147,6 +153,41 @@ func (g *Globals) newProvider(f sessionFlags) (*credentials.Provider, error) {
 			fmt.Fprintf(g.streams.Err, "rolevault: warning: "+format+"\n", args...)
 		},
 	}, nil
+}
+
+// lockTimeout is how long to wait for another process's lock: the default,
+// or longer when ROLEVAULT_SSO_TIMEOUT lets a sign-in (which holds the
+// lock) wait longer than that for the person.
+func lockTimeout(sso time.Duration) time.Duration {
+	if sso+time.Minute > keychain.DefaultLockTimeout {
+		return sso + time.Minute
+	}
+	return 0
+}
+
+// ssoOptions is how this run signs in to IAM Identity Center: the
+// command's --stdout (or AWS_VAULT_STDOUT) asks for a device code, the
+// browser is opened with openBrowser, messages go to the terminal device,
+// and ROLEVAULT_SSO_TIMEOUT bounds the wait.
+func (g *Globals) ssoOptions() (credentials.SSOOptions, error) {
+	o := credentials.SSOOptions{
+		OpenBrowser:   openBrowserExplained,
+		BrowserOpener: browserOpener,
+		Tell:          g.tellPerson,
+	}
+	if v, ok := lookupEnv("AWS_VAULT_STDOUT"); ok && v != "" && v != "0" && !strings.EqualFold(v, "false") {
+		o.NoBrowser, o.NoBrowserWhy = true, "AWS_VAULT_STDOUT"
+	} else if g.ssoNoBrowser {
+		o.NoBrowser, o.NoBrowserWhy = true, "--stdout"
+	}
+	if v, ok := lookupEnv(credentials.SSOTimeoutEnv); ok && strings.TrimSpace(v) != "" {
+		d, err := credentials.ParseSSOTimeout(v)
+		if err != nil {
+			return o, err
+		}
+		o.Timeout = d
+	}
+	return o, nil
 }
 
 // mfaPrompt adapts the prompt package to vault's MFAPrompt. The source is

@@ -27,7 +27,7 @@ type ExecCmd struct {
 	ECSServer  bool `name:"ecs-server" aliases:"server" short:"s" help:"Serve credentials to the command from a local ECS credential server, refreshed as they expire (for long-running jobs)."`
 	EC2Server  bool `name:"ec2-server" help:"Serve credentials to the command from a local EC2 instance-metadata server (IMDSv2 and v1) on 127.0.0.1."`
 	Lazy       bool `help:"With a server, fetch credentials on the first request instead of before the command starts."`
-	Stdout     bool `env:"AWS_VAULT_STDOUT" help:"Accepted for aws-vault compatibility (print SSO links instead of opening a browser); rolevault does not open a browser here."`
+	Stdout     bool `env:"AWS_VAULT_STDOUT" help:"Sign in to IAM Identity Center with a code printed on the terminal instead of opening a browser tab (the device flow)."`
 	ProfileEnv bool `name:"profile-env" env:"AWS_VAULT_PROFILE_ENV" help:"Set AWS_PROFILE for the command instead of AWS_ACCESS_KEY_ID and friends (the credentials are still checked first); the command's SDK then resolves the profile itself."`
 
 	// Optional: AWS_PROFILE names it when it is left out, as in aws-vault.
@@ -72,6 +72,7 @@ func (c *ExecCmd) Run(g *Globals) error {
 			return err
 		}
 	}
+	g.ssoNoBrowser = c.Stdout
 	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, plan.Options{})
 	if err != nil {
 		return err

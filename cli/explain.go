@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/credentials"
 	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/plan"
 	"golang.org/x/term"
@@ -95,6 +96,13 @@ func (c *ExplainCmd) Run(g *Globals) error {
 			doc.Steps[0].Source += fmt.Sprintf("; the plaintext copy in %s is ignored (delete it)", src.FileKeysAt)
 		}
 	}
+	if len(doc.Steps) > 0 && pl.Steps[0].Kind == plan.StepSSO && pl.Steps[0].SSO != nil {
+		sso, err := g.explainSSO(pl.Steps[0].SSO, doc.Steps, now())
+		if err != nil {
+			return err
+		}
+		doc.Steps[0].SSO = sso
+	}
 	if c.JSON {
 		enc := json.NewEncoder(g.streams.Out)
 		enc.SetIndent("", "  ")
@@ -141,6 +149,31 @@ type explainStep struct {
 
 	CacheKey string        `json:"cache_key,omitempty"`
 	Cache    *explainCache `json:"cache,omitempty"`
+
+	// SSO is the IAM Identity Center sign-in of an sso step.
+	SSO *explainSSO `json:"sso,omitempty"`
+}
+
+// explainSSO is what explain knows about a sign-in, from the non-secret
+// index and the AWS CLI's cache file: where a valid access token would come
+// from and until when, whether an expired one would be refreshed without a
+// browser, and, when a sign-in is needed, which flow and whether a browser
+// tab would open.
+type explainSSO struct {
+	StartURL          string     `json:"start_url"`
+	Region            string     `json:"region"`
+	Session           string     `json:"sso_session,omitempty"`
+	Scopes            []string   `json:"registration_scopes,omitempty"`
+	TokenItem         string     `json:"token_item"`
+	TokenFrom         string     `json:"token_from,omitempty"`
+	TokenExpires      *time.Time `json:"token_expires,omitempty"`
+	Refreshable       bool       `json:"refreshable"`
+	Needed            bool       `json:"needed"` // false while the role session is reused
+	SignInNeeded      bool       `json:"sign_in_needed"`
+	BrowserWouldOpen  bool       `json:"browser_would_open"`
+	Flow              string     `json:"flow"` // browser or device
+	FlowReason        string     `json:"flow_reason"`
+	SharesAWSCLICache bool       `json:"shares_aws_cli_cache"`
 }
 
 // explainCache is what the cache index says about a step's session. State
@@ -394,6 +427,11 @@ func renderExplain(w io.Writer, doc explainDoc, c palette) {
 			line("cache", describeCache(s.Cache, c))
 			line("", c.d(s.CacheKey))
 		}
+		if s.SSO != nil {
+			for _, l := range describeSSO(s.SSO, c) {
+				line(l[0], l[1])
+			}
+		}
 	}
 	for _, n := range doc.Notes {
 		fmt.Fprintln(w, c.d("note: "+n))
@@ -474,4 +512,82 @@ func formatTags(tags map[string]string, transitive []string) string {
 		s += " (transitive: " + strings.Join(transitive, ", ") + ")"
 	}
 	return s
+}
+
+// explainSSO describes the sign-in of an sso step: the index and the AWS
+// CLI's cache file only, never the keyring.
+func (g *Globals) explainSSO(s *config.SSOSettings, steps []explainStep, now time.Time) (*explainSSO, error) {
+	opts, err := g.ssoOptions()
+	if err != nil {
+		return nil, err
+	}
+	var store *keychain.SSOTokenStore
+	if dir, err := keychain.DefaultCacheDir(); err == nil {
+		store = &keychain.SSOTokenStore{IndexDir: dir}
+	}
+	st := credentials.SSOStatusOf(store, &opts, s, now)
+	e := &explainSSO{StartURL: s.StartURL, Region: s.Region, Session: s.Session, Scopes: s.Scopes(), TokenItem: st.Key,
+		TokenFrom: st.Source, Refreshable: st.Refreshable, SignInNeeded: st.SignIn, FlowReason: st.FlowWhy,
+		SharesAWSCLICache: s.ShareCache, Flow: "device"}
+	if st.Flow == credentials.SSOFlowBrowser {
+		e.Flow = "browser"
+	}
+	if !st.ExpiresAt.IsZero() {
+		exp := st.ExpiresAt
+		e.TokenExpires = &exp
+	}
+	// The sign-in matters only when no later session is reused.
+	e.Needed = true
+	for _, step := range steps {
+		if step.Cache != nil && step.Cache.Reused {
+			e.Needed = false
+		}
+	}
+	e.BrowserWouldOpen = e.Needed && e.SignInNeeded && e.Flow == "browser"
+	return e, nil
+}
+
+// describeSSO is explain's lines for a sign-in.
+func describeSSO(e *explainSSO, c palette) [][2]string {
+	where := e.StartURL + " (" + e.Region
+	if e.Session != "" {
+		where += ", sso-session " + e.Session
+	}
+	where += ")"
+	if len(e.Scopes) > 0 {
+		where += ", scopes " + strings.Join(e.Scopes, " ")
+	} else {
+		where += ", no scopes: no refresh token (use an [sso-session] for one)"
+	}
+	out := [][2]string{{"sign-in", where}}
+	var tok string
+	switch {
+	case e.TokenFrom != "" && e.TokenExpires != nil:
+		tok = fmt.Sprintf("access token valid until %s, from %s", e.TokenExpires.Local().Format("2006-01-02 15:04"), e.TokenFrom)
+	case e.Refreshable:
+		tok = "access token expired or missing: renewed with the refresh token, no browser"
+	default:
+		tok = c.wrap(c.warn, "no valid sign-in: you would be signed in")
+	}
+	if e.SharesAWSCLICache {
+		tok += "; shared with the AWS CLI's cache (rolevault_share_sso_cache)"
+	}
+	out = append(out, [2]string{"token", tok})
+	flow := "in the browser (authorization code with PKCE)"
+	if e.Flow == "device" {
+		flow = "with a code shown on the terminal (device authorization)"
+	}
+	var now string
+	switch {
+	case !e.Needed:
+		now = "not needed while the cached session is valid"
+	case e.BrowserWouldOpen:
+		now = "a browser tab would open now"
+	case e.SignInNeeded:
+		now = "you would be asked to sign in now, no browser tab"
+	default:
+		now = "no browser now"
+	}
+	out = append(out, [2]string{"signs in", flow + ": " + e.FlowReason + "; " + now})
+	return out
 }

@@ -9,7 +9,7 @@ type ExportCmd struct {
 	sessionFlags
 
 	Format  string `default:"env" enum:"env,export-env,json,export-json,ini" help:"Output format: env (KEY=value lines), export-env (export KEY=value), json (a credential_process Version 1 document; export-json is accepted too) or ini."`
-	Stdout  bool   `env:"AWS_VAULT_STDOUT" help:"Accepted for aws-vault compatibility (print SSO links instead of opening a browser); rolevault does not open a browser here."`
+	Stdout  bool   `env:"AWS_VAULT_STDOUT" help:"Sign in to IAM Identity Center with a code printed on the terminal instead of opening a browser tab (the device flow)."`
 	Profile string `arg:"" help:"Name of the profile (from ~/.aws/config)." predictor:"profile"`
 }
 
@@ -30,6 +30,7 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if err := refuseNesting(); err != nil {
 		return err
 	}
+	g.ssoNoBrowser = c.Stdout
 	setup, err := g.setupCredentials(c.Profile, c.sessionFlags, plan.Options{})
 	if err != nil {
 		return err

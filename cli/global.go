@@ -20,6 +20,9 @@ type Globals struct {
 	streams      Streams
 	keyring      openedKeyring // opened on first use, once per run
 	keyringReads int           // keyring Gets this run, for --debug
+	// ssoNoBrowser is the command's --stdout (AWS_VAULT_STDOUT): an IAM
+	// Identity Center sign-in uses a device code, never a browser tab.
+	ssoNoBrowser bool
 }
 
 // lookupEnv is the one place commands read the environment, so tests can see it.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/credentials"
 	"github.com/rolevault/rolevault/keychain"
 )
 
@@ -35,6 +36,18 @@ type listedSession struct {
 	Expiration  time.Time `json:"expiration"`
 	SecondsLeft int64     `json:"seconds_left"`
 	Expired     bool      `json:"expired"`
+}
+
+// listedSignIn is an IAM Identity Center sign-in: an [sso-session] of the
+// config, or a sign-in item in the keyring.
+type listedSignIn struct {
+	Name        string    `json:"name"`
+	StartURL    string    `json:"start_url,omitempty"`
+	SignedIn    bool      `json:"signed_in"`
+	Source      string    `json:"source,omitempty"` // where the valid access token is
+	Expiration  time.Time `json:"expiration,omitzero"`
+	SecondsLeft int64     `json:"seconds_left"`
+	Refreshable bool      `json:"refreshable"` // renewed without a browser
 }
 
 type listedProfile struct {
@@ -150,7 +163,8 @@ func (c *ListCmd) Run(g *Globals) error {
 		return enc.Encode(struct {
 			Backend  string          `json:"backend"`
 			Profiles []listedProfile `json:"profiles"`
-		}{string(g.KeyringBackend()), list})
+			SignIns  []listedSignIn  `json:"sso_sign_ins,omitempty"`
+		}{string(g.KeyringBackend()), list, g.listSignIns(cfg, ks, now)})
 	}
 
 	if len(order) == 0 {
@@ -188,6 +202,73 @@ func (c *ListCmd) Run(g *Globals) error {
 		} else {
 			fmt.Fprintf(w, "%s\t%s\t%s\n", name, creds, strings.Join(sess, ", "))
 		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return printSignIns(out, g.listSignIns(cfg, ks, now))
+}
+
+// listSignIns describes every sign-in: the config's sso-sessions, then the
+// keyring's sign-in items for start URLs of profiles without one. Only item
+// names and the non-secret index are read, never a token.
+func (g *Globals) listSignIns(cfg *config.Config, ks *keychain.KeyStore, now time.Time) []listedSignIn {
+	opts, _ := g.ssoOptions()
+	store := &keychain.SSOTokenStore{Keyring: ks.Keyring, IndexDir: ks.SessionIndexDir}
+	var out []listedSignIn
+	seen := map[string]bool{}
+	add := func(name string, s *config.SSOSettings) {
+		st := credentials.SSOStatusOf(store, &opts, s, now)
+		seen[st.Key] = true
+		l := listedSignIn{Name: name, StartURL: s.StartURL, SignedIn: st.Source != "", Source: st.Source, Refreshable: st.Refreshable}
+		if l.SignedIn {
+			l.Expiration = st.ExpiresAt.UTC()
+			l.SecondsLeft = int64(st.ExpiresAt.Sub(now) / time.Second)
+		}
+		out = append(out, l)
+	}
+	for _, name := range cfg.SSOSessionNames() {
+		if s, err := cfg.SSOSession(name); err == nil {
+			add(name, s)
+		}
+	}
+	items, _ := store.List()
+	for _, it := range items {
+		if seen[it.Key] {
+			continue
+		}
+		l := listedSignIn{Name: it.Name}
+		if st, ok, _ := store.State(it.Key); ok {
+			l.StartURL, l.Refreshable = st.StartURL, st.Refreshable && st.ClientSecretExpiresAt.After(now)
+			if st.ExpiresAt.After(now) {
+				l.SignedIn, l.Source, l.Expiration, l.SecondsLeft = true, "rolevault's keyring item", st.ExpiresAt.UTC(), int64(st.ExpiresAt.Sub(now)/time.Second)
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// printSignIns is list's second table, shown only when there are sign-ins.
+func printSignIns(out io.Writer, signIns []listedSignIn) error {
+	if len(signIns) == 0 {
+		return nil
+	}
+	fmt.Fprintln(out)
+	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(w, "SSO SIGN-IN\tSTART URL\tSTATUS")
+	for _, s := range signIns {
+		status := "not signed in"
+		switch {
+		case s.SignedIn:
+			status = "signed in, " + (time.Duration(s.SecondsLeft) * time.Second).String() + " left"
+			if s.Refreshable {
+				status += ", then renewed without a browser"
+			}
+		case s.Refreshable:
+			status = "expired; renewed without a browser on next use"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", s.Name, orDash(s.StartURL), status)
 	}
 	return w.Flush()
 }

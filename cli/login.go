@@ -4,15 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os/exec"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/pkg/browser"
 	"github.com/rolevault/rolevault/config"
 	"github.com/rolevault/rolevault/console"
 	"github.com/rolevault/rolevault/credentials"
@@ -30,7 +25,7 @@ type LoginCmd struct {
 	MFAToken   string        `short:"t" name:"mfa-token" placeholder:"CODE" help:"The current MFA code, instead of being asked for it."`
 	Path       string        `placeholder:"PATH" help:"Console page to open instead of the console home, e.g. ec2/home or s3/buckets (or a full https:// console URL)."`
 	Region     string        `placeholder:"REGION" help:"The AWS region: picks the console's partition and the region it opens in (overrides region in the profile)."`
-	Stdout     bool          `short:"s" env:"AWS_VAULT_STDOUT" help:"Print the login URL to stdout instead of opening it in the default browser."`
+	Stdout     bool          `short:"s" env:"AWS_VAULT_STDOUT" help:"Print the login URL to stdout instead of opening it in the default browser (and sign in to IAM Identity Center with a code, not a browser tab)."`
 	SwitchRole bool          `name:"switch-role" help:"Print or open the console's Switch Role link for the profile's role_arn, for a console you are already signed in to. Uses no credentials and no network."`
 
 	Profile string `arg:"" optional:"" help:"Name of the profile (from ~/.aws/config). If none given, the credentials in the environment are used (e.g. inside 'rolevault exec')." predictor:"profile"`
@@ -118,6 +113,7 @@ func (c *LoginCmd) Run(g *Globals) error {
 // federation token. A GetSessionToken session is never handed over: the
 // federation endpoint refuses it (aws-vault #1191).
 func (c *LoginCmd) profileCredentials(ctx context.Context, g *Globals) (creds aws.Credentials, region string, duration time.Duration, kind plan.StepKind, err error) {
+	g.ssoNoBrowser = c.Stdout
 	setup, err := g.setupCredentials(c.Profile, c.credentialFlags(), plan.Options{Federation: true})
 	if err != nil {
 		return creds, "", 0, "", err
@@ -254,21 +250,8 @@ func (c *LoginCmd) switchRole(g *Globals) error {
 	return c.deliver(g, u)
 }
 
-// browserMu guards pkg/browser's package-level output streams.
-var browserMu sync.Mutex
-
 // loginLinkWait is how long the one-time sign-in link waits for the browser.
 const loginLinkWait = 2 * time.Minute
-
-// openBrowser runs the system's opener (xdg-open, …) on u. Its output never
-// reaches the terminal: openers print pages of noise (and the URL) when no
-// browser is there.
-func openBrowser(u string) error {
-	browserMu.Lock()
-	defer browserMu.Unlock()
-	browser.Stdout, browser.Stderr = io.Discard, io.Discard
-	return browser.OpenURL(u)
-}
 
 // deliver opens a URL that holds no secret (a switch-role link) in the
 // browser, or prints it with --stdout or when no browser opens.
@@ -318,24 +301,6 @@ func (c *LoginCmd) deliverSignin(ctx context.Context, g *Globals, u string) erro
 		fmt.Fprintln(g.streams.Err, "rolevault: interrupted while waiting for the browser to open the sign-in link")
 		return &ExitCodeError{Code: 130}
 	}
-}
-
-// openerFailure says why the browser could not be opened.
-func openerFailure(err error) string {
-	var ee *exec.Error
-	if errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound) {
-		return "no program to open a browser was found (xdg-open, x-www-browser or www-browser)"
-	}
-	name := "the browser opener"
-	if runtime.GOOS == "linux" {
-		for _, p := range []string{"xdg-open", "x-www-browser", "www-browser"} {
-			if _, lookErr := exec.LookPath(p); lookErr == nil {
-				name = p // the one pkg/browser ran: the first found
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("could not open a browser (%s failed: %v)", name, err)
 }
 
 // signinError explains a refusal from the federation endpoint by the kind of

@@ -78,4 +78,14 @@ const (
 	OriginMinTTL                 = "min_ttl"
 	OriginSTSEndpointURL         = "sts_endpoint_url"
 	OriginIAMEndpointURL         = "iam_endpoint_url"
+	OriginSSOOIDCEndpointURL     = "sso_oidc_endpoint_url"
+	OriginSSOEndpointURL         = "sso_endpoint_url"
+)
+
+// KeySSOShareCache is rolevault's own key of an [sso-session] section:
+// true writes the session's token to the AWS CLI's cache too
+// (docs/sso.md). EnvSSOShareCache overrides it for every session.
+const (
+	KeySSOShareCache = "rolevault_share_sso_cache"
+	EnvSSOShareCache = "ROLEVAULT_SHARE_SSO_CACHE"
 )

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Profile is one profile of the AWS config after everything that feeds it has
 // been applied: flags, environment, the profile's own keys, its include_profile
@@ -51,14 +54,18 @@ type Profile struct {
 // Endpoints are where rolevault's own AWS calls go, and what a child is told.
 //
 // EndpointURL is the endpoint for every service (AWS_ENDPOINT_URL or the
-// profile's endpoint_url), what a child is told; STSEndpointURL and
-// IAMEndpointURL are what rolevault's own STS and IAM calls use, after the
-// service-specific settings (see buildEndpoints). All three are empty when
-// IgnoreConfiguredEndpointURLs.
+// profile's endpoint_url), what a child is told; STSEndpointURL,
+// IAMEndpointURL, SSOOIDCEndpointURL (IAM Identity Center's OIDC service)
+// and SSOEndpointURL (its portal, GetRoleCredentials) are what rolevault's
+// own calls use, after the service-specific settings (see buildEndpoints).
+// All are empty when IgnoreConfiguredEndpointURLs; an empty one means AWS's
+// own endpoint for the region.
 type Endpoints struct {
 	EndpointURL                  string
 	STSEndpointURL               string
 	IAMEndpointURL               string
+	SSOOIDCEndpointURL           string
+	SSOEndpointURL               string
 	IgnoreConfiguredEndpointURLs bool
 	STSRegionalEndpoints         string // "regional" or "legacy"
 	// CABundle is the PEM file of CAs for HTTPS: AWS_CA_BUNDLE, else the
@@ -94,7 +101,43 @@ type SSOSettings struct {
 	Region             string
 	AccountID          string
 	RoleName           string
-	RegistrationScopes string
+	RegistrationScopes string // as written: comma-separated; "" means the default, sso:account:access
+	// ShareCache is rolevault_share_sso_cache (or ROLEVAULT_SHARE_SSO_CACHE):
+	// write the token to the AWS CLI's cache too.
+	ShareCache bool
+}
+
+// DefaultSSOScope is the scope a sso-session registers with when it names
+// none: the one GetRoleCredentials needs, and what earns a refresh token.
+const DefaultSSOScope = "sso:account:access"
+
+// Scopes are the registration scopes to ask for: none for a legacy profile
+// (sso_start_url without sso_session, as the AWS CLI does, so no refresh
+// token), else the session's list or DefaultSSOScope.
+func (s *SSOSettings) Scopes() []string {
+	if s.Session == "" {
+		return nil
+	}
+	var out []string
+	for _, f := range strings.Split(s.RegistrationScopes, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{DefaultSSOScope}
+	}
+	return out
+}
+
+// TokenName is what the sign-in is known by: the sso-session's name, or the
+// start URL for a legacy profile. The AWS CLI names its cache file by the
+// SHA-1 of the same string.
+func (s *SSOSettings) TokenName() string {
+	if s.Session != "" {
+		return s.Session
+	}
+	return s.StartURL
 }
 
 // FileKeys are keys read from the shared credentials file.

@@ -214,7 +214,12 @@ func (r *resolver) buildEndpoints(p *Profile, vals map[string]rawValue) error {
 		name   string
 		dst    *string
 		origin string
-	}{{"sts", &p.STSEndpointURL, OriginSTSEndpointURL}, {"iam", &p.IAMEndpointURL, OriginIAMEndpointURL}} {
+	}{
+		{"sts", &p.STSEndpointURL, OriginSTSEndpointURL}, {"iam", &p.IAMEndpointURL, OriginIAMEndpointURL},
+		// The SDK's service ids "SSO OIDC" and "SSO": AWS_ENDPOINT_URL_SSO_OIDC
+		// and sso_oidc in [services], AWS_ENDPOINT_URL_SSO and sso.
+		{"sso_oidc", &p.SSOOIDCEndpointURL, OriginSSOOIDCEndpointURL}, {"sso", &p.SSOEndpointURL, OriginSSOEndpointURL},
+	} {
 		v, ok := pick(svc.name)
 		if !ok {
 			continue

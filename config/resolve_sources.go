@@ -61,6 +61,14 @@ func (r *resolver) buildSSO(p *Profile, vals map[string]rawValue) error {
 			p.Origins[f.key] = "[sso-session " + s.Session + "] in " + r.c.config.path
 		}
 	}
+	if s.Session != "" {
+		if err := r.checkSSOSession(p, s); err != nil {
+			return err
+		}
+	} else if s.RegistrationScopes != "" {
+		r.warn(fmt.Sprintf("profile %q: sso_registration_scopes is ignored without sso_session, as the AWS CLI ignores it: a profile with sso_start_url signs in without scopes and gets no refresh token; move the settings into an [sso-session] section", p.Name))
+		s.RegistrationScopes = ""
+	}
 	var missing []string
 	for _, f := range []struct{ key, val string }{
 		{keySSOStartURL, s.StartURL}, {keySSORegion, s.Region}, {keySSOAccountID, s.AccountID}, {keySSORoleName, s.RoleName},
@@ -81,7 +89,55 @@ func (r *resolver) buildSSO(p *Profile, vals map[string]rawValue) error {
 			"IAM Identity Center settings are missing "+strings.Join(missing, ", "),
 			"an SSO profile needs sso_account_id and sso_role_name, plus sso_start_url and sso_region (directly or via sso_session)")
 	}
+	if !validEndpointURL(s.StartURL) {
+		return r.errAt(ErrInvalidValue, p.Name, keySSOStartURL, vals[keySSOStartURL],
+			fmt.Sprintf("sso_start_url %q is not an http(s) URL", clip(s.StartURL)),
+			"use the AWS access portal URL, such as https://my-org.awsapps.com/start")
+	}
 	p.SSO = s
+	return nil
+}
+
+// checkSSOSession checks the [sso-session] section a profile names on its
+// own: the AWS CLI refuses a session without sso_start_url or sso_region
+// (unless the profile itself sets it), and so do we, pointing at the section
+// rather than the profile. It also
+// reads rolevault's own key there, rolevault_share_sso_cache.
+func (r *resolver) checkSSOSession(p *Profile, s *SSOSettings) error {
+	sec := r.c.ssoSessions[s.Session]
+	kv, err := sec.values()
+	if err != nil {
+		return err
+	}
+	line := r.c.lineOf(r.c.config.path, sectionSSOSession, s.Session, "")
+	for _, f := range []struct{ k, v string }{{keySSOStartURL, s.StartURL}, {keySSORegion, s.Region}} {
+		if k := f.k; f.v == "" {
+			return &ConfigError{Kind: ErrIncompleteSSO, File: r.c.config.path, Line: line, Profile: p.Name, Key: k,
+				Msg:    fmt.Sprintf("[sso-session %s] has no %s", clip(s.Session), k),
+				Advice: "add sso_start_url = https://…/start and sso_region = REGION to the [sso-session " + s.Session + "] section"}
+		}
+	}
+	share, origin := strings.TrimSpace(kv[KeySSOShareCache]), "[sso-session "+s.Session+"] in "+r.c.config.path
+	if v, ok := r.c.lookupEnv(EnvSSOShareCache); ok && strings.TrimSpace(v) != "" {
+		share, origin = strings.TrimSpace(v), EnvSSOShareCache
+	}
+	switch {
+	case share == "":
+	case strings.EqualFold(share, "true"):
+		s.ShareCache = true
+		p.Origins[KeySSOShareCache] = origin
+	case strings.EqualFold(share, "false"):
+	default:
+		e := &ConfigError{Kind: ErrInvalidValue, File: r.c.config.path, Line: r.c.lineOf(r.c.config.path, sectionSSOSession, s.Session, KeySSOShareCache),
+			Profile: p.Name, Key: KeySSOShareCache,
+			Msg:    fmt.Sprintf("%s %q must be true or false", KeySSOShareCache, clip(share)),
+			Advice: "set it to true to share the sign-in with the AWS CLI's cache, or false"}
+		if origin == EnvSSOShareCache {
+			e.File, e.Line, e.Key = "", 0, EnvSSOShareCache
+			e.Msg += " (from " + EnvSSOShareCache + ")"
+		}
+		return e
+	}
 	return nil
 }
 
@@ -189,7 +245,12 @@ func (r *resolver) checkKeySources(p *Profile, vals map[string]rawValue) error {
 	for _, s := range sources {
 		if s.set {
 			set = append(set, s.key)
-			roleSource = roleSource || s.key != keyAccessKeyID
+			// The AWS CLI never assumes a profile's role_arn with its own
+			// SSO role credentials ("Partial credentials found in
+			// assume-role, missing: source_profile or credential_source"):
+			// the role goes in a profile of its own that names the SSO
+			// profile as source_profile.
+			roleSource = roleSource || (s.key != keyAccessKeyID && s.key != "sso_*")
 		}
 	}
 	if len(set) > 1 {
@@ -217,11 +278,48 @@ func (r *resolver) checkKeySources(p *Profile, vals map[string]rawValue) error {
 	// are the profile's own.
 	if p.RoleARN != "" && !roleSource && vals[keyRoleARN].env == "" {
 		advice := "add source_profile = PROFILE (the profile whose keys you stored with 'rolevault add'), or credential_source = Environment"
-		if p.FileKeys != nil || r.hasStoredKeys(p.Name) {
+		if p.SSO != nil {
+			advice = "move role_arn into a profile of its own with source_profile = " + p.Name + ": the AWS CLI does not assume a role with the same profile's SSO credentials either"
+		} else if p.FileKeys != nil || r.hasStoredKeys(p.Name) {
 			advice = fmt.Sprintf("this profile has its own keys: to assume the role with them, add source_profile = %s", p.Name)
 		}
 		return r.errAt(ErrMissingCredentialSource, p.Name, keyRoleARN, vals[keyRoleARN],
 			"role_arn is set but neither source_profile nor credential_source says whose keys assume it", advice)
 	}
 	return nil
+}
+
+// SSOSession reads [sso-session name] on its own, for commands that work on
+// a sign-in rather than a profile (list, logout, generating profiles): its
+// start URL, region, scopes and rolevault_share_sso_cache, with the same
+// checks a profile naming it gets. Endpoints are a profile's; a caller
+// without one passes a Profile with only the global endpoint settings.
+func (c *Config) SSOSession(name string) (*SSOSettings, error) {
+	r := &resolver{c: c}
+	sec, ok := c.ssoSessions[name]
+	if !ok {
+		e := &ConfigError{Kind: ErrSSOSessionNotFound, File: c.config.path,
+			Msg:    fmt.Sprintf("there is no [sso-session %s] in %s", clip(name), c.config.path),
+			Advice: "add an [sso-session " + name + "] section with sso_start_url and sso_region, or fix the name"}
+		if alt := suggest(name, c.SSOSessionNames()); alt != "" {
+			e.Advice = fmt.Sprintf("did you mean %q?", alt)
+		}
+		return nil, e
+	}
+	kv, err := sec.values()
+	if err != nil {
+		return nil, err
+	}
+	s := &SSOSettings{Session: name, StartURL: strings.TrimSpace(kv[keySSOStartURL]), Region: strings.TrimSpace(kv[keySSORegion]),
+		RegistrationScopes: strings.TrimSpace(kv[keySSORegistrationScopes])}
+	p := &Profile{Name: "[sso-session " + name + "]", Origins: map[string]string{}}
+	if err := r.checkSSOSession(p, s); err != nil {
+		return nil, err
+	}
+	if !validEndpointURL(s.StartURL) {
+		return nil, &ConfigError{Kind: ErrInvalidValue, File: c.config.path, Line: c.lineOf(c.config.path, sectionSSOSession, name, keySSOStartURL),
+			Key: keySSOStartURL, Msg: fmt.Sprintf("sso_start_url %q is not an http(s) URL", clip(s.StartURL)),
+			Advice: "use the AWS access portal URL, such as https://my-org.awsapps.com/start"}
+	}
+	return s, nil
 }

@@ -3,20 +3,15 @@ package credentials
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/rolevault/rolevault/plan"
 )
@@ -154,56 +149,6 @@ func (p *Provider) webIdentity(ctx context.Context, pl *plan.Plan, step plan.Ste
 		return aws.Credentials{}, p.explainSTSError(ctx, pl, step, aws.Credentials{}, "", err)
 	}
 	return fromSTS(out.Credentials, "AssumeRoleWithWebIdentity")
-}
-
-// ssoToken is the part of the AWS CLI's SSO token cache rolevault reads.
-type ssoToken struct {
-	AccessToken string    `json:"accessToken"`
-	ExpiresAt   time.Time `json:"expiresAt"`
-}
-
-// ssoRoleCredentials exchanges the AWS CLI's cached IAM Identity Center token
-// for role credentials. rolevault does not run the device flow itself yet;
-// `aws sso login` does, and both read the same cache.
-func (p *Provider) ssoRoleCredentials(ctx context.Context, pl *plan.Plan, step plan.Step) (aws.Credentials, error) {
-	s := step.SSO
-	if s == nil {
-		return aws.Credentials{}, fmt.Errorf("profile %q: no SSO settings", step.Profile)
-	}
-	loginHint := fmt.Sprintf("run 'aws sso login --profile %s', then try again", step.Profile)
-	cacheName := s.StartURL
-	if s.Session != "" {
-		cacheName = s.Session
-	}
-	sum := sha1.Sum([]byte(cacheName))
-	home, _ := os.UserHomeDir()
-	path := filepath.Join(home, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return aws.Credentials{}, &ProviderError{Err: fmt.Errorf("profile %q: no IAM Identity Center sign-in found (%s)", step.Profile, path), HintLine: loginHint}
-	}
-	var tok ssoToken
-	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
-		return aws.Credentials{}, &ProviderError{Err: fmt.Errorf("profile %q: unreadable IAM Identity Center token cache %s", step.Profile, path), HintLine: loginHint}
-	}
-	if !tok.ExpiresAt.After(p.now()) {
-		return aws.Credentials{}, &ProviderError{Err: fmt.Errorf("profile %q: the IAM Identity Center sign-in expired at %s", step.Profile, tok.ExpiresAt.Format(time.RFC3339)), HintLine: loginHint}
-	}
-	client := sso.New(sso.Options{Region: s.Region, HTTPClient: p.client(pl)})
-	out, err := client.GetRoleCredentials(ctx, &sso.GetRoleCredentialsInput{
-		AccessToken: aws.String(tok.AccessToken), AccountId: aws.String(s.AccountID), RoleName: aws.String(s.RoleName),
-	})
-	if err != nil {
-		return aws.Credentials{}, &ProviderError{Err: fmt.Errorf("profile %q: IAM Identity Center GetRoleCredentials failed (%s: %s)", step.Profile, apiCode(err), apiMessage(err)), HintLine: loginHint}
-	}
-	rc := out.RoleCredentials
-	if rc == nil || rc.AccessKeyId == nil {
-		return aws.Credentials{}, errors.New("IAM Identity Center returned no credentials")
-	}
-	return aws.Credentials{
-		AccessKeyID: aws.ToString(rc.AccessKeyId), SecretAccessKey: aws.ToString(rc.SecretAccessKey), SessionToken: aws.ToString(rc.SessionToken),
-		CanExpire: true, Expires: time.UnixMilli(rc.Expiration), Source: "sso",
-	}, nil
 }
 
 // oneLine folds a command's stderr into one line for an error message.

@@ -54,6 +54,10 @@ type Provider struct {
 	Cache *keychain.SessionCache
 	Locks *keychain.Locks
 	MFA   MFAPrompt
+	// SSOTokens keeps IAM Identity Center sign-ins; SSO says how to sign
+	// a person in (flow, browser, timeout, where to tell them).
+	SSOTokens *keychain.SSOTokenStore
+	SSO       SSOOptions
 	// HTTPClient is used for every AWS call; nil means NewHTTPClient,
 	// built on first use so a run served from the cache never reads
 	// AWS_CA_BUNDLE.
@@ -198,6 +202,9 @@ func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step,
 	doing := fmt.Sprintf("calling %s for profile %s", step.Kind, step.Profile)
 	if step.MFASerial != "" {
 		doing = "asking for your MFA code for " + step.MFASerial
+	}
+	if step.Kind == plan.StepSSO && step.SSO != nil {
+		doing = "signing you in to " + step.SSO.StartURL
 	}
 	if p.Locks != nil {
 		release, err := p.Locks.Acquire(ctx, step.CacheKey, doing)

@@ -171,7 +171,8 @@ type SessionItem struct {
 }
 
 // Sessions lists the cached rolevault sessions, sorted by profile then name,
-// without reading (decrypting) any of them.
+// without reading (decrypting) any of them. IAM Identity Center sign-ins are
+// not sessions: SSOTokenStore.List has them.
 func (s *KeyStore) Sessions() ([]SessionItem, error) {
 	names, err := s.names()
 	if err != nil {
@@ -179,7 +180,7 @@ func (s *KeyStore) Sessions() ([]SessionItem, error) {
 	}
 	var out []SessionItem
 	for _, n := range names {
-		if kind, profile, ok := plan.ParseSessionKey(n); ok {
+		if kind, profile, ok := plan.ParseSessionKey(n); ok && kind != plan.StepSSOToken {
 			out = append(out, SessionItem{Name: n, Kind: kind, Profile: profile})
 		}
 	}
@@ -203,7 +204,10 @@ func (s *KeyStore) RemoveSessions(profile string) (int, error) {
 	cache := &SessionCache{Keyring: s.Keyring, IndexDir: s.SessionIndexDir}
 	n := 0
 	for _, name := range names {
-		_, p, ok := plan.ParseSessionKey(name)
+		kind, p, ok := plan.ParseSessionKey(name)
+		if kind == plan.StepSSOToken {
+			continue // a sign-in, not a session of this profile (SSOTokenStore)
+		}
 		if !ok {
 			p, ok = awsVaultSessionProfile(name)
 		}

@@ -229,7 +229,9 @@ func keySourceStep(p *config.Profile, opts Options) (Step, string, error) {
 		s.Kind = StepSSO
 		sso := *p.SSO
 		s.SSO = &sso
-		s.CacheKey = SessionKey(StepSSO, p.Name, sso.StartURL, sso.Region, sso.AccountID, sso.RoleName)
+		// Per account, role and sign-in: two sso-sessions on one start URL
+		// are two people (or two sets of scopes) and never share a session.
+		s.CacheKey = SessionKey(StepSSO, p.Name, sso.StartURL, sso.Region, sso.AccountID, sso.RoleName, "session="+sso.Session)
 		return s, s.CacheKey, nil
 	case p.FileKeys != nil && !p.FileKeysIgnored:
 		s.Kind = StepCredentialsFile

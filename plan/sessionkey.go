@@ -73,6 +73,29 @@ func ParseSessionKey(name string) (kind StepKind, profile string, ok bool) {
 	return StepKind(parts[0]), strings.Join(parts[1:len(parts)-1], ":"), true
 }
 
+// StepSSOToken is the kind in the name of an IAM Identity Center sign-in
+// item: one per sso-session (per start URL for a legacy profile) holding
+// the client registration and the access and refresh tokens. It is not a
+// step of any plan and not a session: SessionItems never lists it.
+const StepSSOToken StepKind = "sso-token"
+
+// SSOTokenKey names the keyring item of the sign-in known as name (the
+// sso-session's name, or the start URL of a legacy profile) to startURL in
+// region. It has the session items' shape, so aws-vault v7 ignores it and
+// ListProfiles never shows it, with the name readable from the item name.
+func SSOTokenKey(name, startURL, region string) string {
+	return SessionKey(StepSSOToken, name, name, startURL, region)
+}
+
+// ParseSSOTokenKey reports the sign-in name an SSO token item belongs to.
+func ParseSSOTokenKey(key string) (name string, ok bool) {
+	kind, name, ok := ParseSessionKey(key)
+	if !ok || kind != StepSSOToken {
+		return "", false
+	}
+	return name, true
+}
+
 // IsSessionKey reports whether a keyring item name is a cached rolevault
 // session, of the current or the older naming.
 func IsSessionKey(name string) bool {

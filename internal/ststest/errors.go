@@ -68,11 +68,17 @@ func faultStatus(code string) int {
 	case "AccessDenied", "ExpiredToken", "InvalidClientTokenId", "SignatureDoesNotMatch",
 		"MissingAuthenticationToken", "RegionDisabledException":
 		return http.StatusForbidden
-	case "NoSuchEntity":
+	case "NoSuchEntity", "ResourceNotFoundException":
 		return http.StatusNotFound
+	case "UnauthorizedException", "InvalidClientException":
+		return http.StatusUnauthorized
+	case "ForbiddenException":
+		return http.StatusForbidden
+	case "TooManyRequestsException":
+		return http.StatusTooManyRequests
 	case "LimitExceeded", "EntityAlreadyExists", "ConcurrentModification":
 		return http.StatusConflict
-	case "InternalFailure", "InternalError", "ServiceFailure", "ServiceFailureException":
+	case "InternalFailure", "InternalError", "ServiceFailure", "ServiceFailureException", "InternalServerException":
 		return http.StatusInternalServerError
 	case "ServiceUnavailable", "ServiceUnavailableException":
 		return http.StatusServiceUnavailable

@@ -25,6 +25,47 @@ type Fixture struct {
 	MaxSessionLifetimeSeconds int `json:"maxSessionLifetimeSeconds,omitempty"`
 	// KeyPropagationDelaySeconds delays keys made by CreateAccessKey.
 	KeyPropagationDelaySeconds int `json:"keyPropagationDelaySeconds,omitempty"`
+	// SSO is IAM Identity Center: instances, assignments and settings.
+	SSO *FixtureSSO `json:"sso,omitempty"`
+}
+
+// FixtureSSO sets up IAM Identity Center (see AddSSOInstance and the
+// SetSSO… methods). Lifetimes are in seconds; 0 keeps the default.
+type FixtureSSO struct {
+	Instances              []FixtureSSOInstance `json:"instances"`
+	AccessTokenSeconds     int                  `json:"accessTokenSeconds,omitempty"`
+	RefreshTokenSeconds    int                  `json:"refreshTokenSeconds,omitempty"`
+	DeviceCodeSeconds      int                  `json:"deviceCodeSeconds,omitempty"`
+	AuthCodeSeconds        int                  `json:"authCodeSeconds,omitempty"`
+	RoleCredentialsSeconds int                  `json:"roleCredentialsSeconds,omitempty"`
+	IntervalSeconds        int                  `json:"intervalSeconds,omitempty"`
+	// Consent is SetSSOConsent's: "approve" (default), "deny" or "ignore".
+	Consent string `json:"consent,omitempty"`
+	// NoRefreshRotation keeps refresh tokens across refreshes.
+	NoRefreshRotation bool `json:"noRefreshRotation,omitempty"`
+	// PageSize is SetSSOPageSize's (default 20).
+	PageSize int `json:"pageSize,omitempty"`
+}
+
+// FixtureSSOInstance is one instance and the permission sets its users
+// are assigned.
+type FixtureSSOInstance struct {
+	StartURL string `json:"startUrl"`
+	Region   string `json:"region"`
+	// User is who signs in (default "alice").
+	User        string                 `json:"user,omitempty"`
+	Assignments []FixtureSSOAssignment `json:"assignments"`
+}
+
+// FixtureSSOAssignment gives a user (default: the instance's) a
+// permission set in an account. Policies are the permission set's inline
+// policies, put on its AWSReservedSSO_… role.
+type FixtureSSOAssignment struct {
+	AccountID   string                     `json:"accountId"`
+	AccountName string                     `json:"accountName"`
+	RoleName    string                     `json:"roleName"`
+	User        string                     `json:"user,omitempty"`
+	Policies    map[string]json.RawMessage `json:"policies,omitempty"`
 }
 
 // FixtureUser is an IAM user with fixed keys and MFA devices.
@@ -144,9 +185,60 @@ func (s *Server) Apply(f *Fixture) error {
 			}
 		}
 	}
+	if f.SSO != nil {
+		if err := s.applySSO(f.SSO); err != nil {
+			return err
+		}
+	}
 	s.SetClockOffset(time.Duration(f.ClockOffsetSeconds) * time.Second)
 	s.SetMaxSessionLifetime(time.Duration(f.MaxSessionLifetimeSeconds) * time.Second)
 	s.SetKeyPropagationDelay(time.Duration(f.KeyPropagationDelaySeconds) * time.Second)
+	return nil
+}
+
+func (s *Server) applySSO(f *FixtureSSO) error {
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	s.SetSSOLifetimes(SSOLifetimes{AccessToken: sec(f.AccessTokenSeconds), RefreshToken: sec(f.RefreshTokenSeconds),
+		DeviceCode: sec(f.DeviceCodeSeconds), AuthCode: sec(f.AuthCodeSeconds),
+		RoleCredentials: sec(f.RoleCredentialsSeconds), Interval: sec(f.IntervalSeconds)})
+	if f.Consent != "" {
+		switch f.Consent {
+		case "approve", "deny", "ignore":
+			s.SetSSOConsent(f.Consent)
+		default:
+			return fmt.Errorf("ststest: sso consent %q: want approve, deny or ignore", f.Consent)
+		}
+	}
+	s.SetSSORefreshRotation(!f.NoRefreshRotation)
+	if f.PageSize > 0 {
+		s.SetSSOPageSize(f.PageSize)
+	}
+	for _, in := range f.Instances {
+		if in.StartURL == "" || in.Region == "" {
+			return fmt.Errorf("ststest: sso instance needs startUrl and region")
+		}
+		s.AddSSOInstance(in.StartURL, in.Region)
+		user := in.User
+		if user == "" {
+			user = "alice"
+		}
+		s.SetSSOUser(in.StartURL, user)
+		for _, a := range in.Assignments {
+			who := a.User
+			if who == "" {
+				who = user
+			}
+			arn, err := s.AddSSOUserAssignment(in.StartURL, who, a.AccountID, a.AccountName, a.RoleName)
+			if err != nil {
+				return err
+			}
+			for _, name := range sortedNames(a.Policies) {
+				if err := s.PutRolePolicy(arn, name, string(a.Policies[name])); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 // Call is one request as the emulator saw it.
 type Call struct {
 	Time        time.Time
-	Service     string // "sts", "iam" or "federation"
+	Service     string // "sts", "iam", "federation", "sso-oidc", "sso" (the portal) or "sso-signin" (pages)
 	Action      string
 	AccessKeyID string // the signing key, "" if unsigned
 	Code        string // error code, "" on success
@@ -49,13 +49,14 @@ func (s *Server) History() []Call {
 	return append([]Call(nil), s.history...)
 }
 
-// ResetCounters zeroes Calls, MFAChecks and History.
+// ResetCounters zeroes Calls, MFAChecks, History and SSOCounts.
 func (s *Server) ResetCounters() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = map[string]int{}
 	s.mfaChecks = 0
 	s.history = nil
+	s.ssoLocked().counts = newSSOCounts()
 }
 
 // Fault is an injected failure.

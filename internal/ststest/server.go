@@ -29,6 +29,7 @@ type Server struct {
 	sessions     map[string]*Session
 	sessionOrder []string
 	signin       map[string]*signinToken
+	sso          *ssoState // IAM Identity Center; see sso.go
 
 	// Identity policies by user key, group key (account/name) and role ARN;
 	// see policy.go.
@@ -89,8 +90,9 @@ func (s *Server) Start() string {
 
 // StartTLS serves HTTPS on a random 127.0.0.1 port with a certificate from a
 // throwaway CA, and returns the base URL and the path of the CA's PEM file
-// (for AWS_CA_BUNDLE). The certificate also names the real STS, IAM and
-// sign-in host names so a client redirected through a proxy accepts it.
+// (for AWS_CA_BUNDLE). The certificate also names the real STS, IAM,
+// sign-in and IAM Identity Center (oidc.REGION, portal.sso.REGION) host
+// names so a client redirected through a proxy accepts it.
 func (s *Server) StartTLS() (baseURL, caFile string) {
 	u, ca, err := s.Listen("127.0.0.1:0", true)
 	if err != nil {
@@ -247,10 +249,14 @@ func (s *Server) SetIAMRegion(region string) {
 }
 
 // ServeHTTP answers STS and IAM Query requests on any path except
-// /federation, which is the console sign-in endpoint.
+// /federation, which is the console sign-in endpoint, and the IAM Identity
+// Center paths (see serveSSO).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/federation" {
 		s.serveFederation(w, r)
+		return
+	}
+	if s.serveSSO(w, r) {
 		return
 	}
 	requestID := newRequestID()

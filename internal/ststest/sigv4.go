@@ -43,7 +43,7 @@ func (c *caller) account() string {
 }
 
 func (c *caller) isRoleSession() bool {
-	return c.session != nil && (c.session.Kind == KindAssumeRole || c.session.Kind == KindWebIdentity)
+	return c.session != nil && (c.session.Kind == KindAssumeRole || c.session.Kind == KindWebIdentity || c.session.Kind == KindSSO)
 }
 
 type authResult struct {

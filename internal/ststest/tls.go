@@ -19,7 +19,8 @@ var tlsHostNames = func() []string {
 	names := []string{"localhost", "sts.amazonaws.com", "iam.amazonaws.com", "signin.aws.amazon.com"}
 	for _, r := range []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2",
 		"eu-central-1", "eu-north-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ca-central-1"} {
-		names = append(names, "sts."+r+".amazonaws.com", r+".signin.aws.amazon.com")
+		names = append(names, "sts."+r+".amazonaws.com", r+".signin.aws.amazon.com",
+			"oidc."+r+".amazonaws.com", "portal.sso."+r+".amazonaws.com") // IAM Identity Center
 	}
 	return names
 }()

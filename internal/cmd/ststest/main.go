@@ -1,5 +1,8 @@
-// Command ststest runs the STS/IAM/console-federation emulator on loopback
-// for make demo and for end-to-end tests in other languages. It prints
+// Command ststest runs the STS/IAM/console-federation/IAM Identity Center
+// emulator on loopback for make demo and for end-to-end tests in other
+// languages. The SSO OIDC and portal APIs are on the same base URL (use it
+// as the sso-oidc and sso endpoint), and so are the sign-in pages a browser
+// visits. It prints
 // STSTEST_URL=… (and STSTEST_CA=… with -tls) on stdout, then serves until
 // interrupted. With -totp it is instead a simulated authenticator: it
 // prints the current MFA code for a base32 secret, usable as mfa_process.
@@ -12,7 +15,13 @@
 //	 "roles": [{"arn": "arn:aws:iam::444444444444:role/administrator",
 //	            "trust": ["arn:aws:iam::111111111111:root"], "requireMFA": true,
 //	            "externalId": "", "maxSessionDurationSeconds": 3600, "webIdentityTokens": []}],
-//	 "maxSessionLifetimeSeconds": 0, "keyPropagationDelaySeconds": 0}
+//	 "maxSessionLifetimeSeconds": 0, "keyPropagationDelaySeconds": 0,
+//	 "sso": {"instances": [{"startUrl": "https://d-9067c0ffee.awsapps.com/start", "region": "eu-west-1",
+//	                        "user": "alice",
+//	                        "assignments": [{"accountId": "111111111111", "accountName": "identity",
+//	                                         "roleName": "DeveloperAccess", "policies": {…}}]}],
+//	         "accessTokenSeconds": 3600, "refreshTokenSeconds": 28800, "roleCredentialsSeconds": 3600,
+//	         "consent": "approve", "noRefreshRotation": false, "pageSize": 20}}
 //
 // A code is accepted once per device, as on AWS, so a demo that asks for
 // MFA twice within 30 seconds gets the second request refused.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,17 @@ func TestServeDemoFixture(t *testing.T) {
 	}
 	if got := aws.ToString(out.AssumedRoleUser.Arn); got != "arn:aws:sts::444444444444:assumed-role/administrator/alice" {
 		t.Fatalf("assumed %s", got)
+	}
+	// The fixture's Identity Center answers on the same base URL.
+	base := strings.TrimSpace(line[len("STSTEST_URL="):])
+	resp, err := http.Post(base+"/device_authorization", "application/json",
+		strings.NewReader(`{"clientId":"nope","clientSecret":"nope","startUrl":"`+f.SSO.Instances[0].StartURL+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("x-amzn-ErrorType") != "InvalidClientException" {
+		t.Fatalf("SSO OIDC: %d %s", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"))
 	}
 	cancel()
 	select {
