@@ -176,7 +176,7 @@ func (p *Provider) ssoRoleCredentials(ctx context.Context, pl *plan.Plan, step p
 				return aws.Credentials{}, keychain.InterruptedWhile(ctx, "getting IAM Identity Center credentials")
 			}
 			return aws.Credentials{}, &ProviderError{
-				Err:      fmt.Errorf("profile %q: IAM Identity Center GetRoleCredentials for role %s in account %s failed (%s: %s)", step.Profile, s.RoleName, s.AccountID, apiCode(err), apiMessage(err)),
+				Err:      fmt.Errorf("profile %q: IAM Identity Center GetRoleCredentials for role %s in account %s failed (%s)", step.Profile, s.RoleName, s.AccountID, ssoFailure(err)),
 				HintLine: "check sso_account_id and sso_role_name: the role must be assigned to you in IAM Identity Center",
 				Cause:    err,
 			}
@@ -325,7 +325,7 @@ func (p *Provider) renewSSOToken(ctx context.Context, prof *config.Profile, s *c
 			return nil, keychain.InterruptedWhile(ctx, "refreshing the IAM Identity Center sign-in to "+s.StartURL)
 		}
 		if !refreshRefused(err) {
-			return nil, &ProviderError{Err: fmt.Errorf("refreshing the IAM Identity Center sign-in to %s failed: %s", s.StartURL, oneLine(apiMessage(err))),
+			return nil, &ProviderError{Err: fmt.Errorf("refreshing the IAM Identity Center sign-in to %s failed (%s)", s.StartURL, ssoFailure(err)),
 				HintLine: "check your network and the sso_region of the sign-in, then try again", Cause: err}
 		}
 		p.debugf("IAM Identity Center refused the refresh token from %s (%s); signing in again", cand.from, apiCode(err))

@@ -99,7 +99,7 @@ func (p *Provider) register(ctx context.Context, s *config.SSOSettings, oidc *ss
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &ProviderError{Err: fmt.Errorf("registering rolevault with IAM Identity Center in %s failed (%s: %s)", s.Region, apiCode(err), oneLine(apiMessage(err))),
+		return nil, &ProviderError{Err: fmt.Errorf("registering rolevault with IAM Identity Center in %s failed (%s)", s.Region, ssoFailure(err)),
 			HintLine: "check sso_region and sso_registration_scopes of the sign-in, and your network", Cause: err}
 	}
 	p.debugf("registered IAM Identity Center client %s (until %s, scopes %v)", mask(aws.ToString(out.ClientId)), time.Unix(out.ClientSecretExpiresAt, 0).UTC().Format(time.RFC3339), scopes)
@@ -229,7 +229,7 @@ func (p *Provider) browserSignIn(ctx context.Context, prof *config.Profile, s *c
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, ssoSignInError(s, fmt.Sprintf("was refused when rolevault asked for the token (%s: %s)", apiCode(err), oneLine(apiMessage(err))), "run the command again", err)
+		return nil, ssoSignInError(s, fmt.Sprintf("was refused when rolevault asked for the token (%s)", ssoFailure(err)), "run the command again", err)
 	}
 	p.debugf("signed in to %s in the browser", s.StartURL)
 	return p.withToken(reg, out, issued)
@@ -250,7 +250,7 @@ func (p *Provider) deviceSignIn(ctx context.Context, s *config.SSOSettings, oidc
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &ProviderError{Err: fmt.Errorf("starting the IAM Identity Center sign-in to %s failed (%s: %s)", s.StartURL, apiCode(err), oneLine(apiMessage(err))),
+		return nil, &ProviderError{Err: fmt.Errorf("starting the IAM Identity Center sign-in to %s failed (%s)", s.StartURL, ssoFailure(err)),
 			HintLine: "check sso_start_url and sso_region of the sign-in", Cause: err}
 	}
 	p.SSO.tell("rolevault: to sign in to %s, open %s and enter the code %s", s.StartURL, aws.ToString(da.VerificationUri), aws.ToString(da.UserCode))
@@ -302,7 +302,7 @@ func (p *Provider) deviceSignIn(ctx context.Context, s *config.SSOSettings, oidc
 				}
 				return nil, ctx.Err()
 			}
-			return nil, ssoSignInError(s, fmt.Sprintf("failed (%s: %s)", apiCode(err), oneLine(apiMessage(err))), "run the command again", err)
+			return nil, ssoSignInError(s, fmt.Sprintf("failed (%s)", ssoFailure(err)), "run the command again", err)
 		}
 		timer.Reset(interval)
 	}

@@ -44,7 +44,8 @@ run() { show "$@"; "$@"; }
 
 # Build the emulator and a small aws-sdk-go-v2 client first, while HOME still
 # points at the Go module cache.
-(cd "$ROOT" && go build -o "$TMP/ststest" ./internal/cmd/ststest && go build -o "$TMP/sdkcaller" ./e2e/internal/sdkcaller)
+(cd "$ROOT" && go build -o "$TMP/ststest" ./internal/cmd/ststest && go build -o "$TMP/sdkcaller" ./e2e/internal/sdkcaller &&
+  mkdir -p "$TMP/bin" && go build -o "$TMP/bin/xdg-open" ./e2e/internal/fakebrowser)
 
 # An isolated world: its own HOME, AWS config, keyring and cache.
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
@@ -245,6 +246,56 @@ if [ "$rc" -ne 1 ]; then
   exit 1
 fi
 echo "doctor exited 1, as expected: the trust policy of arn:aws:iam::555555555555:role/developer lacks the statement above"
+
+bold "IAM Identity Center: one sign-in from rolevault itself, for every account you may use"
+# The emulator plays IAM Identity Center; a scripted browser (e2e/internal/
+# fakebrowser, installed as xdg-open) plays you: it opens the sign-in page
+# and approves. Each tab it opens is one line in tabs.log.
+export PATH="$TMP/bin:$PATH" FAKEBROWSER_LOG="$TMP/tabs.log"
+tabs() { if [ -f "$TMP/tabs.log" ]; then wc -l <"$TMP/tabs.log" | tr -d ' '; else echo 0; fi; }
+cat >>"$AWS_CONFIG_FILE" <<CONFIG
+
+# IAM Identity Center: the person signs in once; roles in every account follow.
+[sso-session corp]
+sso_start_url = https://d-9067c0ffee.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+
+[profile identity-sso]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = DeveloperAccess
+region = eu-west-1
+
+[profile dev-via-sso]
+source_profile = identity-sso
+role_arn = arn:aws:iam::222222222222:role/developer
+region = us-east-1
+CONFIG
+sed -n '/^\[sso-session corp\]/,$p' "$AWS_CONFIG_FILE"
+# The profiles above have no endpoint_url: IAM Identity Center's calls go
+# where the SDK would send them, here the emulator.
+export AWS_ENDPOINT_URL="$URL"
+run "$BIN" explain dev-via-sso
+
+bold "8 programs start at once on a cold machine (Terraform with 8 providers, make -j): one browser tab"
+printf '$ for i in $(seq 8); do rolevault export --format=json dev-via-sso & done; wait\n'
+for i in $(seq 8); do "$BIN" export --format=json dev-via-sso >"$TMP/sso.$i.json" 2>"$TMP/sso.$i.err" & PIDS+=($!); done
+wait "${PIDS[@]: -8}"
+ok=0; for i in $(seq 8); do grep -q '"AccessKeyId"' "$TMP/sso.$i.json" && ok=$((ok + 1)); done
+echo "$ok of 8 got credentials; browser tabs opened: $(tabs); waiting messages: $(cat "$TMP"/sso.*.err | grep -c 'waiting for rolevault' || true)"
+
+bold "rolevault sso profiles   (every account and role you may use, as profiles; --write appends them)"
+run "$BIN" sso profiles
+run "$BIN" sso profiles --write
+run "$BIN" exec dev-ReadOnlyAccess -- "$TMP/sdkcaller"
+echo "browser tabs opened in all: $(tabs)"
+
+bold "rolevault list   (profiles, sessions, and the sign-in)"
+run "$BIN" list
+
+bold "rolevault sso logout   (ended at AWS, forgotten here; the next use signs in again)"
+run "$BIN" sso logout
 
 echo
 echo "Done. Everything lived in $TMP, which is now removed."
