@@ -35,6 +35,7 @@ type CLI struct {
 	Login   LoginCmd   `cmd:"" help:"Open the AWS console signed in with a profile's credentials."`
 	Rotate  RotateCmd  `cmd:"" help:"Rotate a profile's access key: create a new one, store it, delete the old one."`
 	Proxy   ProxyCmd   `cmd:"" help:"Forward the EC2 metadata address to exec --ec2-server (run with sudo)."`
+	Agent   AgentCmd   `cmd:"" help:"Run an agent that unlocks the keyring once and serves it from memory (start, status, lock, stop)."`
 
 	Completion CompletionCmd `cmd:"" help:"Print a script that completes commands, flags and profile names in bash, zsh or fish."`
 }

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rolevault/rolevault/agent"
 	"github.com/rolevault/rolevault/keychain"
 	"github.com/rolevault/rolevault/prompt"
 )
@@ -18,6 +21,7 @@ type openedKeyring struct {
 	kr      keyring.Keyring
 	backend keyring.BackendType
 	err     error
+	agent   *agent.Client // the agent that serves kr, nil for the direct door
 }
 
 // keychainOptions are the global flags and variables that choose a backend.
@@ -45,12 +49,84 @@ func readSecret(what, msg string) (string, error) {
 func (g *Globals) Keyring() (keyring.Keyring, error) {
 	o := &g.keyring
 	o.once.Do(func() {
+		if kr, c := g.agentKeyring(); kr != nil {
+			o.kr, o.backend, o.agent = kr, keyring.BackendType(c.Status.Backend), c
+			g.keyringDebugf("keyring backend: %s, served by the agent at %s (pid %d)", o.backend, c.Path, c.Status.PID)
+			return
+		}
 		o.kr, o.backend, o.err = keychain.Open(g.keychainOptions())
 		if o.err == nil {
 			g.keyringDebugf("keyring backend: %s", o.backend)
 		}
 	})
 	return o.kr, o.err
+}
+
+// agentKeyring is the keyring through the agent, when one answers for this
+// user and holds the backend this run's flags select; nil means the direct
+// door (--debug says why).
+func (g *Globals) agentKeyring() (*agent.Keyring, *agent.Client) {
+	if !agent.Supported {
+		return nil, nil
+	}
+	if v, _ := lookupEnv(agent.SwitchEnv); v == "off" {
+		g.keyringDebugf("agent: not used (%s=off)", agent.SwitchEnv)
+		return nil, nil
+	}
+	path, err := agent.SocketPath(lookupEnv)
+	if err != nil {
+		g.keyringDebugf("agent: not used: %v", err)
+		return nil, nil
+	}
+	c, err := agent.Dial(path)
+	if err != nil {
+		g.keyringDebugf("agent: not used: %v", err)
+		return nil, nil
+	}
+	opts := g.keychainOptions()
+	st := c.Status
+	want := g.Backend
+	if want == "" {
+		want = "the first that works"
+	}
+	if (g.Backend != "" && g.Backend != st.Backend) || (g.Backend == "" && st.Requested != "") {
+		g.keyringDebugf("agent: not used: it holds backend %s, this run asks for %s", st.Backend, want)
+		c.Close()
+		return nil, nil
+	}
+	if place, err := opts.Place(keyring.BackendType(st.Backend)); err != nil || place != st.Place {
+		g.keyringDebugf("agent: not used: it holds %s keyring %s, this run's is %s", st.Backend, st.Place, place)
+		c.Close()
+		return nil, nil
+	}
+	return &agent.Keyring{
+		Client:     c,
+		Passphrase: opts.FilePassphrase,
+		Direct: func() (keyring.Keyring, error) {
+			kr, b, err := keychain.Open(g.keychainOptions())
+			if err == nil {
+				g.keyringDebugf("keyring backend: %s (opened directly: the agent went away)", b)
+			}
+			return kr, err
+		},
+		Debugf: g.keyringDebugf,
+	}, c
+}
+
+// lockVia takes session locks through the agent when it serves this run's
+// keyring, so processes with and without it share one lock per session. The
+// agent waits as long as this run would (timeout; zero is the default).
+func (g *Globals) lockVia(dir string, timeout time.Duration) func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
+	return func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
+		if _, err := g.Keyring(); err != nil || g.keyring.agent == nil {
+			return nil, false, nil
+		}
+		release, handled, err := g.keyring.agent.AcquireLock(dir, timeout)(ctx, key, doing, waiting)
+		if !handled {
+			g.keyringDebugf("agent: could not take the lock for %s; taking the file lock directly", key)
+		}
+		return release, handled, err
+	}
 }
 
 // KeyringBackend names the backend Keyring opened ("" before it did).

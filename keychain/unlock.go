@@ -35,6 +35,10 @@ func rememberPassphrase(ask keyring.PromptFunc) keyring.PromptFunc {
 // keyring) and checks it against a stored item. A wrong or mistyped
 // passphrase then costs nothing but the passphrase.
 func UnlockForWrite(ks *KeyStore) error {
+	// A keyring served by the agent unlocks the agent the same way.
+	if u, ok := ks.Keyring.(interface{ UnlockForWrite() error }); ok {
+		return u.UnlockForWrite()
+	}
 	names, err := ks.Keyring.Keys()
 	if err != nil {
 		return err

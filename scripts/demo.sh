@@ -193,6 +193,31 @@ bold "rolevault login --stdout prod   (the console sign-in URL it would open; th
 printf '$ rolevault login --stdout prod\n'
 ROLEVAULT_FEDERATION_URL="$URL/federation" "$BIN" login --stdout prod
 
+bold "rolevault agent   (unlock the file keyring once; every later call is served from memory)"
+# On a terminal, 'eval "$(rolevault agent start)"' asks for the passphrase
+# once; here it comes from the variable, which is then unset: the calls
+# after it have no passphrase at all and are served by the agent.
+export ROLEVAULT_AGENT_SOCK="$TMP/agent.sock"
+printf '$ eval "$(rolevault agent start --idle 10m)"\n'
+agent_out=$("$BIN" agent start --idle 10m)
+eval "$agent_out"
+PIDS+=("$(sed -n 's/^echo Agent pid \([0-9]*\);$/\1/p' <<<"$agent_out")")
+unset AWS_VAULT_FILE_PASSPHRASE
+show "$BIN" agent status
+"$BIN" agent status | sed "s|$TMP|\$TMP|g"
+for p in dev stage prod; do
+  printf '$ rolevault export --format=json %s   # this shell has no passphrase any more\n' "$p"
+  "$BIN" export --format=json "$p" | sed -nE 's/.*"AccessKeyId": "(.{8})[^"]*".*/  AccessKeyId \1…/p; s/.*"Expiration": "([^"]*)".*/  Expiration  \1/p'
+done
+printf '$ rolevault --debug exec prod -- true\n'
+"$BIN" --debug exec prod -- true 2>&1 | grep -E 'served by the agent|keyring read' | sed "s|$TMP|\$TMP|g" || true
+run "$BIN" agent lock
+show "$BIN" agent status
+"$BIN" agent status | sed "s|$TMP|\$TMP|g"
+run "$BIN" agent stop
+unset ROLEVAULT_AGENT_SOCK
+export AWS_VAULT_FILE_PASSPHRASE=demo-passphrase
+
 cat >>"$AWS_CONFIG_FILE" <<CONFIG
 
 # A role in the QA account (555555555555) whose trust policy was written for

@@ -42,10 +42,8 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -146,23 +144,6 @@ func run(args []string, env func(string) string) int {
 	}
 	_ = appendLine(env("FAKEBROWSER_RESULT"), action+" "+outcome)
 	return 0
-}
-
-// detach runs the browsing in a child of its own session with no terminal
-// and no inherited output, and returns without waiting, as xdg-open hands
-// the URL to an already running browser.
-func detach(target string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(self, target)
-	cmd.Env = append(os.Environ(), "FAKEBROWSER_CHILD=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	return cmd.Process.Release()
 }
 
 var (
