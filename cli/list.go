@@ -268,7 +268,11 @@ func printSignIns(out io.Writer, signIns []listedSignIn) error {
 		case s.Refreshable:
 			status = "expired; renewed without a browser on next use"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\n", s.Name, orDash(s.StartURL), status)
+		name := s.Name
+		if name == s.StartURL {
+			name = "(no sso-session)" // a profile's own sso_start_url
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", name, orDash(s.StartURL), status)
 	}
 	return w.Flush()
 }
