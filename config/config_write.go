@@ -24,24 +24,35 @@ func AddProfileToConfig(path, name string, keys map[string]string) error {
 	if err := checkWritable(name, keys); err != nil {
 		return err
 	}
+	data, mode, err := readForEdit(path)
+	if err != nil {
+		return err
+	}
+	out := upsertSection(data, name, keys)
+	return writeAtomic(path, out, mode)
+}
+
+// readForEdit reads the config file a command is about to rewrite, and the
+// mode the new file keeps. A missing file is empty, its directory created
+// 0700 and the new file's mode 0600.
+func readForEdit(path string) ([]byte, fs.FileMode, error) {
 	data, err := os.ReadFile(path)
 	mode := fs.FileMode(0o600)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
+			return nil, 0, &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
 				Msg: "cannot create the directory: " + unwrapPathError(err), Advice: "create it yourself, or set AWS_CONFIG_FILE"}
 		}
 	case err != nil:
-		return &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
+		return nil, 0, &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
 			Msg: "cannot read the file: " + unwrapPathError(err), Advice: fmt.Sprintf("check its permissions: chmod 600 %s", path)}
 	default:
 		if st, err := os.Stat(path); err == nil {
 			mode = st.Mode().Perm()
 		}
 	}
-	out := upsertSection(data, name, keys)
-	return writeAtomic(path, out, mode)
+	return data, mode, nil
 }
 
 // checkWritable refuses names and values that would change the file's

@@ -5,11 +5,7 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -214,21 +210,9 @@ func AppendProfiles(path string, profiles []NewProfile) error {
 			return err
 		}
 	}
-	data, err := os.ReadFile(path)
-	mode := fs.FileMode(0o600)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
-				Msg: "cannot create the directory: " + unwrapPathError(err), Advice: "create it yourself, or set AWS_CONFIG_FILE"}
-		}
-	case err != nil:
-		return &ConfigError{Kind: ErrUnreadableConfig, File: path, Err: err,
-			Msg: "cannot read the file: " + unwrapPathError(err), Advice: fmt.Sprintf("check its permissions: chmod 600 %s", path)}
-	default:
-		if st, err := os.Stat(path); err == nil {
-			mode = st.Mode().Perm()
-		}
+	data, mode, err := readForEdit(path)
+	if err != nil {
+		return err
 	}
 	present := make(map[string]bool)
 	for _, l := range splitLinesKeepEnds(data) {

@@ -157,41 +157,37 @@ func (p *Provider) ssoRoleCredentials(ctx context.Context, pl *plan.Plan, step p
 	}
 	prof := ssoProfile(pl, step)
 	client := NewSSOPortalClient(prof, s, p.client(pl))
-	rejected := ""
-	for attempt := 0; ; attempt++ {
-		tok, err := p.SSOAccessToken(ctx, prof, s, rejected)
-		if err != nil {
-			return aws.Credentials{}, err
-		}
-		out, err := client.GetRoleCredentials(ctx, &sso.GetRoleCredentialsInput{
-			AccessToken: aws.String(tok.AccessToken), AccountId: aws.String(s.AccountID), RoleName: aws.String(s.RoleName),
+	var out *sso.GetRoleCredentialsOutput
+	err, tokErr := p.withSSOToken(ctx, prof, s, func(token string) error {
+		var err error
+		out, err = client.GetRoleCredentials(ctx, &sso.GetRoleCredentialsInput{
+			AccessToken: aws.String(token), AccountId: aws.String(s.AccountID), RoleName: aws.String(s.RoleName),
 		})
-		if err != nil && attempt == 0 && isUnauthorized(err) {
-			p.debugf("IAM Identity Center refused the access token for %s (%s); renewing the sign-in", s.StartURL, apiCode(err))
-			rejected = tok.AccessToken
-			continue
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return aws.Credentials{}, keychain.InterruptedWhile(ctx, "getting IAM Identity Center credentials")
-			}
-			return aws.Credentials{}, &ProviderError{
-				Err:      fmt.Errorf("profile %q: IAM Identity Center GetRoleCredentials for role %s in account %s failed (%s)", step.Profile, s.RoleName, s.AccountID, ssoFailure(err)),
-				HintLine: "check sso_account_id and sso_role_name: the role must be assigned to you in IAM Identity Center",
-				Cause:    err,
-			}
-		}
-		rc := out.RoleCredentials
-		if rc == nil || rc.AccessKeyId == nil {
-			return aws.Credentials{}, errors.New("IAM Identity Center returned no credentials")
-		}
-		p.debugf("got IAM Identity Center credentials %s for role %s in account %s, expiring %s",
-			mask(aws.ToString(rc.AccessKeyId)), s.RoleName, s.AccountID, time.UnixMilli(rc.Expiration).UTC().Format(time.RFC3339))
-		return aws.Credentials{
-			AccessKeyID: aws.ToString(rc.AccessKeyId), SecretAccessKey: aws.ToString(rc.SecretAccessKey), SessionToken: aws.ToString(rc.SessionToken),
-			CanExpire: true, Expires: time.UnixMilli(rc.Expiration), Source: "sso",
-		}, nil
+		return err
+	})
+	if tokErr != nil {
+		return aws.Credentials{}, tokErr
 	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return aws.Credentials{}, keychain.InterruptedWhile(ctx, "getting IAM Identity Center credentials")
+		}
+		return aws.Credentials{}, &ProviderError{
+			Err:      fmt.Errorf("profile %q: IAM Identity Center GetRoleCredentials for role %s in account %s failed (%s)", step.Profile, s.RoleName, s.AccountID, ssoFailure(err)),
+			HintLine: "check sso_account_id and sso_role_name: the role must be assigned to you in IAM Identity Center",
+			Cause:    err,
+		}
+	}
+	rc := out.RoleCredentials
+	if rc == nil || rc.AccessKeyId == nil {
+		return aws.Credentials{}, errors.New("IAM Identity Center returned no credentials")
+	}
+	p.debugf("got IAM Identity Center credentials %s for role %s in account %s, expiring %s",
+		mask(aws.ToString(rc.AccessKeyId)), s.RoleName, s.AccountID, time.UnixMilli(rc.Expiration).UTC().Format(time.RFC3339))
+	return aws.Credentials{
+		AccessKeyID: aws.ToString(rc.AccessKeyId), SecretAccessKey: aws.ToString(rc.SecretAccessKey), SessionToken: aws.ToString(rc.SessionToken),
+		CanExpire: true, Expires: time.UnixMilli(rc.Expiration), Source: "sso",
+	}, nil
 }
 
 // isUnauthorized reports the portal's 401: the access token is no good.

@@ -23,26 +23,44 @@ import (
 // refuses is renewed once, as for role credentials.
 func (p *Provider) SSOAssignments(ctx context.Context, prof *config.Profile, s *config.SSOSettings) ([]config.SSOAssignment, error) {
 	client := NewSSOPortalClient(prof, s, p.client(nil))
+	var out []config.SSOAssignment
+	err, tokErr := p.withSSOToken(ctx, prof, s, func(token string) error {
+		var err error
+		out, err = listAssignments(ctx, client, token)
+		return err
+	})
+	if tokErr != nil {
+		return nil, tokErr
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, keychain.InterruptedWhile(ctx, "listing the IAM Identity Center accounts")
+		}
+		return nil, &ProviderError{Err: fmt.Errorf("listing the accounts and roles of %s failed (%s)", s.StartURL, ssoFailure(err)),
+			HintLine: "check your network and the sso_region of the sign-in, then try again", Cause: err}
+	}
+	return out, nil
+}
+
+// withSSOToken calls the portal with a valid access token of s, signing in
+// or refreshing first when needed. A token the portal refuses (signed out,
+// revoked) is never handed out again: the sign-in is renewed once and the
+// call made again. callErr is the call's own error, for the caller to
+// phrase; tokenErr one from getting a token, already phrased.
+func (p *Provider) withSSOToken(ctx context.Context, prof *config.Profile, s *config.SSOSettings, call func(token string) error) (callErr, tokenErr error) {
 	rejected := ""
 	for attempt := 0; ; attempt++ {
 		tok, err := p.SSOAccessToken(ctx, prof, s, rejected)
 		if err != nil {
 			return nil, err
 		}
-		out, err := listAssignments(ctx, client, tok.AccessToken)
+		err = call(tok.AccessToken)
 		if err != nil && attempt == 0 && isUnauthorized(err) {
 			p.debugf("IAM Identity Center refused the access token for %s (%s); renewing the sign-in", s.StartURL, apiCode(err))
 			rejected = tok.AccessToken
 			continue
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, keychain.InterruptedWhile(ctx, "listing the IAM Identity Center accounts")
-			}
-			return nil, &ProviderError{Err: fmt.Errorf("listing the accounts and roles of %s failed (%s)", s.StartURL, ssoFailure(err)),
-				HintLine: "check your network and the sso_region of the sign-in, then try again", Cause: err}
-		}
-		return out, nil
+		return err, nil
 	}
 }
 
