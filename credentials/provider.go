@@ -217,7 +217,9 @@ func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step,
 		doing = "asking for your MFA code for " + step.MFASerial
 	}
 	if step.Kind == plan.StepSSO && step.SSO != nil {
-		doing = "signing you in to " + step.SSO.StartURL
+		// The holder may only be calling GetRoleCredentials with a good
+		// token, or it may be signing the person in first: say both.
+		doing = fmt.Sprintf("getting role %s in account %s from IAM Identity Center (signing you in to %s if needed)", step.SSO.RoleName, step.SSO.AccountID, step.SSO.StartURL)
 	}
 	if p.Locks != nil {
 		// The cache is read again under the lock (shared, alongside the

@@ -395,7 +395,7 @@ func checkSSOResults(t *testing.T, w *ssoWorld, results []Result) int {
 		}
 		w.checkSSOCreds(t, parseProcessCreds(t, r.Stdout))
 		if strings.Contains(r.Stderr, "rolevault: waiting for rolevault (pid ") {
-			if !strings.Contains(r.Stderr, "which is signing you in to "+ssoStartURL) {
+			if !strings.Contains(r.Stderr, "signing you in to "+ssoStartURL) {
 				t.Errorf("caller %d waited without saying for what:\n%s", i, r.Stderr)
 			}
 			waited++
