@@ -142,3 +142,21 @@ func TestClearForgetsSignIns(t *testing.T) {
 		t.Errorf("a cleared sign-in was refreshed: %v", c.TokenByGrant)
 	}
 }
+
+// TestSSOBrowserFromBROWSER: $BROWSER names the browser, as for the AWS CLI
+// (Python's webbrowser) and xdg-open; with no xdg-open installed the sign-in
+// still opens one tab through it, and explain names it.
+func TestSSOBrowserFromBROWSER(t *testing.T) {
+	w := newSSOWorld(t, "")
+	fb := toolBinary(t, "fakebrowser")
+	w.noBrowser()
+	w.E.Set("BROWSER", "/nonexistent/browser:"+fb+" %s")
+	expect(t, w.E.Run(t, "explain", "dev-sso"), 0, "out:a browser can be opened ("+fb+" (from $BROWSER))")
+	expect(t, w.E.Run(t, "export", "--format=json", "dev-sso"), 0, "out:AccessKeyId")
+	if n := w.tabs(t); n != 1 {
+		t.Errorf("%d tabs through $BROWSER, want 1", n)
+	}
+	if c := w.STS.SSOCounts(); c.TokenByGrant["authorization_code"] != 1 {
+		t.Errorf("not signed in through the browser: %+v", c)
+	}
+}
