@@ -365,13 +365,22 @@ const stsLatency = 100 * time.Millisecond
 // x-one is the median time until the last of the 8 exits over the median
 // single call (target 1.2x). Each op also checks that the 8 made exactly one
 // GetSessionToken and one AssumeRole call.
-func BenchmarkColdConcurrent8(b *testing.B) {
+func BenchmarkColdConcurrent8(b *testing.B) { coldConcurrent8(b, false) }
+
+// BenchmarkColdConcurrent8Agent is the same with an agent running: every
+// caller, the single one too, reaches the keyring and the lock through it.
+func BenchmarkColdConcurrent8Agent(b *testing.B) { coldConcurrent8(b, true) }
+
+func coldConcurrent8(b *testing.B, withAgent bool) {
 	const callers = 8
 	args := []string{"export", "--format=json", "prod"}
 	fresh := func() *benchWorld {
 		b.StopTimer()
 		defer b.StartTimer()
 		w := newBenchWorld(b)
+		if withAgent {
+			w.startAgent(b)
+		}
 		w.sts.SetLatency("GetSessionToken", stsLatency)
 		w.sts.SetLatency("AssumeRole", stsLatency)
 		w.writeCode()

@@ -60,33 +60,14 @@ awk '
 
 echo
 echo "== single flight, whole processes: 8 concurrent cold callers of export --format=json (fresh MFA + role chain)"
-echo "   against one cold call, in the same run; STS latency 100 ms per call (target: within 1.2x)"
+echo "   against one cold call, in the same run; STS latency 100 ms per call (target: within 1.2x); without and with an agent"
 go test -run '^$' -bench 'ColdConcurrent8' -benchtime 8x ./e2e | tee "$out" | grep -E '^Benchmark'
 awk '/^BenchmarkColdConcurrent8/ {
     for (i = 5; i < NF; i += 2) m[$(i+1)] = $i
-    printf "\n%-40s %9.1f ms\n%-40s %9.1f ms\n%-40s %8.2fx\n", "one cold call", m["one-ms"], "8 concurrent cold callers (last done)", m["eight-ms"], "8 concurrent / one", m["x-one"]
+    name = ($1 ~ /Agent/) ? "through the agent" : "without an agent"
+    printf "\n%s\n  %-38s %9.1f ms\n  %-38s %9.1f ms\n  %-38s %8.2fx\n", name, "one cold call", m["one-ms"], "8 concurrent cold callers (last done)", m["eight-ms"], "8 concurrent / one", m["x-one"]
   }' "$out"
 
 echo
 echo "== STS calls on the cold path of each kind of profile (and on the warm run after it)"
 go test -count=1 -run 'TestColdPathSTSCalls' -v ./e2e | sed -n 's/^ *bench_test.go:[0-9]*: //p'
-
-echo
-echo "== the agent (issue 12): warm export --format=json through the agent and directly, file and pass backends"
-echo "   (targets: through the agent at most the direct file figure; with pass, the agent at least 3x faster)"
-go test -run '^$' -bench 'AgentWarmExportJSON|DirectWarmExportJSONPass|WarmExportJSON$|HelloWorldProcess' -benchtime 40x ./e2e | tee "$out" | grep -E '^Benchmark'
-awk '
-  /^BenchmarkHelloWorldProcess/         { hello = $3 }
-  /^BenchmarkWarmExportJSON-/           { fd = $3 }
-  /^BenchmarkAgentWarmExportJSONFile/   { fa = $3 }
-  /^BenchmarkDirectWarmExportJSONPass/  { pd = $3 }
-  /^BenchmarkAgentWarmExportJSONPass/   { pa = $3 }
-  END {
-    if (hello > 0 && fd > 0 && pd > 0) {
-      printf "\n%-44s %10s %8s %12s\n", "", "ms/run", "vs hello", "vs direct"
-      printf "%-44s %10.2f %7.2fx %12s\n", "export --format=json, file, direct", fd/1e6, fd/hello, "1.00x"
-      printf "%-44s %10.2f %7.2fx %11.2fx\n", "export --format=json, file, through the agent", fa/1e6, fa/hello, fa/fd
-      printf "%-44s %10.2f %7.2fx %12s\n", "export --format=json, pass, direct", pd/1e6, pd/hello, "1.00x"
-      printf "%-44s %10.2f %7.2fx %11.2fx  (agent %.1fx faster)\n", "export --format=json, pass, through the agent", pa/1e6, pa/hello, pa/pd, pd/pa
-    }
-  }' "$out"
