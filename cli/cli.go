@@ -30,7 +30,7 @@ type CLI struct {
 	Doctor  DoctorCmd  `cmd:"" help:"Check a profile's chain live, step by step, and say what to fix."`
 	Exec    ExecCmd    `cmd:"" help:"Run a command with a profile's AWS credentials in its environment."`
 	Export  ExportCmd  `cmd:"" help:"Print a profile's AWS credentials (env, export-env, json for credential_process, ini)."`
-	Clear   ClearCmd   `cmd:"" help:"Remove cached sessions from the keychain."`
+	Clear   ClearCmd   `cmd:"" help:"Remove cached sessions and IAM Identity Center sign-ins from the keychain."`
 	SSO     SSOCmd     `cmd:"" name:"sso" help:"Sign in to or out of IAM Identity Center, and generate profiles for its accounts and roles."`
 	Login   LoginCmd   `cmd:"" help:"Open the AWS console signed in with a profile's credentials."`
 	Rotate  RotateCmd  `cmd:"" help:"Rotate a profile's access key: create a new one, store it, delete the old one."`
