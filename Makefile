@@ -4,6 +4,15 @@ BIN     ?= bin/rolevault
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
+# On Linux nothing needs cgo (the keyring backends there are pure Go), and a
+# static binary starts faster: no dynamic loader, no libc, no NSS look-ups
+# (docs/performance.md). macOS keeps cgo for the Keychain. CGO_ENABLED set in
+# the environment wins.
+ifeq ($(shell $(GO) env GOOS),linux)
+CGO_ENABLED ?= 0
+export CGO_ENABLED
+endif
+
 .PHONY: build test demo bench lint tools fuzz clean
 
 build:
