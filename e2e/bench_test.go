@@ -161,8 +161,11 @@ func (w *benchWorld) warm(b *testing.B, args ...string) {
 func buildFloor(b testing.TB, static bool) string {
 	bin := filepath.Join(b.TempDir(), "floor")
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/rolevault/rolevault/e2e/internal/floor")
+	// Whatever CGO_ENABLED the bench itself runs with: the toolchain's
+	// default, or 0 for the static one.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "CGO_ENABLED=") })
 	if static {
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("building the floor program: %v\n%s", err, out)
