@@ -4,10 +4,17 @@ BIN     ?= bin/rolevault
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
+# On Linux nothing needs cgo (the keyring backends there are pure Go), and a
+# static binary starts faster: no dynamic loader, no libc, no NSS look-ups
+# (docs/performance.md). macOS keeps cgo for the Keychain. CGO_ENABLED set in
+# the environment wins. Only the build gets it: `make bench` builds its floor
+# program as Go builds it by default.
+BUILD_CGO := $(if $(filter linux,$(shell $(GO) env GOOS)),$(or $(CGO_ENABLED),0),$(CGO_ENABLED))
+
 .PHONY: build test demo bench lint tools fuzz clean
 
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
+	$(if $(BUILD_CGO),CGO_ENABLED=$(BUILD_CGO) )$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # Unit tests plus the end-to-end suite. Real-component tests (keyring backends,
 # AWS CLI, boto3, tmux) run when their tools are installed and skip otherwise;

@@ -153,10 +153,21 @@ func (w *benchWorld) warm(b *testing.B, args ...string) {
 	b.ReportMetric(float64(len(w.sts.History()))/float64(b.N), "sts-calls/op")
 }
 
-// buildFloor builds e2e/internal/floor, the yardstick of the warm figures.
-func buildFloor(b testing.TB) string {
+// buildFloor builds e2e/internal/floor, the yardstick of the warm figures,
+// as a Go program is normally built (`go build`, cgo as the toolchain
+// defaults: on Linux it is dynamically linked, as os/user and net make it);
+// static builds it with CGO_ENABLED=0 instead, as `make build` builds
+// rolevault on Linux, for the row that compares like with like.
+func buildFloor(b testing.TB, static bool) string {
 	bin := filepath.Join(b.TempDir(), "floor")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/rolevault/rolevault/e2e/internal/floor").CombinedOutput(); err != nil {
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/rolevault/rolevault/e2e/internal/floor")
+	// Whatever CGO_ENABLED the bench itself runs with: the toolchain's
+	// default, or 0 for the static one.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "CGO_ENABLED=") })
+	if static {
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("building the floor program: %v\n%s", err, out)
 	}
 	return bin
@@ -166,7 +177,10 @@ func buildFloor(b testing.TB) string {
 // the file backend: the same keyring directory and passphrase, reading the
 // item a warm `export prod` reads (the first one --debug names), so it has
 // warmed prod's sessions first.
-func (w *benchWorld) floor(b testing.TB) func() error {
+func (w *benchWorld) floor(b testing.TB) func() error { return w.floorBuilt(b, false) }
+
+// floorBuilt is floor, built static or as go build builds it.
+func (w *benchWorld) floorBuilt(b testing.TB, static bool) func() error {
 	w.writeCode()
 	out, err := w.run("", nil, "--debug", "export", "--format=json", "prod")
 	if err != nil {
@@ -177,7 +191,7 @@ func (w *benchWorld) floor(b testing.TB) func() error {
 		b.Fatalf("export prod read no keyring item:\n%s", out)
 	}
 	item, _, _ := strings.Cut(rest, "\n")
-	bin := buildFloor(b)
+	bin := buildFloor(b, static)
 	run := func() error {
 		cmd := exec.Command(bin, item)
 		cmd.Env = w.env
@@ -251,6 +265,32 @@ func BenchmarkFloor(b *testing.B) {
 	w := newBenchWorld(b)
 	floor := w.floor(b)
 	vsFloor(b, floor, floor)
+}
+
+// BenchmarkFloorStatic is the floor program built static (CGO_ENABLED=0),
+// as rolevault is built on Linux, side by side with the floor as go build
+// builds it.
+func BenchmarkFloorStatic(b *testing.B) {
+	w := newBenchWorld(b)
+	vsFloor(b, w.floor(b), w.floorBuilt(b, true))
+}
+
+// BenchmarkWarmExportJSONStaticFloor is BenchmarkWarmExportJSON side by
+// side with the static floor: both programs built the same way.
+func BenchmarkWarmExportJSONStaticFloor(b *testing.B) {
+	w := newBenchWorld(b)
+	args := []string{"export", "--format=json", "prod"}
+	w.writeCode()
+	if out, err := w.run("", nil, args...); err != nil {
+		b.Fatalf("cold run %v: %v\n%s", args, err, out)
+	}
+	floor := newBenchWorld(b).floorBuilt(b, true)
+	vsFloor(b, floor, func() error {
+		if out, err := w.run("", nil, args...); err != nil {
+			return fmt.Errorf("%v: %v\n%s", args, err, out)
+		}
+		return nil
+	})
 }
 
 func BenchmarkHelloWorldProcess(b *testing.B) {

@@ -58,6 +58,9 @@ func TestMain(m *testing.M) {
 			binary += ".exe"
 		}
 		cmd := exec.Command("go", "build", "-o", binary, "github.com/rolevault/rolevault")
+		// Built as `make build` builds it: static on Linux (CGO_ENABLED=0,
+		// see the Makefile), unless CGO_ENABLED is set.
+		cmd.Env = buildEnv()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("building rolevault: %v\n%s", err, out)
 		}
@@ -65,6 +68,16 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// buildEnv is the environment rolevault is built with: the Makefile's
+// CGO_ENABLED=0 on Linux when the caller has not set CGO_ENABLED.
+func buildEnv() []string {
+	env := os.Environ()
+	if _, set := os.LookupEnv("CGO_ENABLED"); !set && runtime.GOOS == "linux" {
+		env = append(env, "CGO_ENABLED=0")
+	}
+	return env
 }
 
 func e2eMode() string { return os.Getenv("ROLEVAULT_E2E") }

@@ -15,14 +15,17 @@ echo "== warm credential path, whole processes, file keyring (targets: export --
 echo "   without an agent, 1.0x through the agent; 1 keyring read, 0 STS calls). The floor (e2e/internal/floor) opens the"
 echo "   file keyring with 99designs/keyring, reads the one item and prints a credential_process document; each figure"
 echo "   is a median; x floor is the median ratio of each run to a floor run beside it, so the machine's load weighs"
-echo "   on both alike."
-go test -run '^$' -bench 'WarmExportJSON|WarmExecTrue|HelloWorldProcess|VersionProcess|^BenchmarkFloor$|Agent|DirectWarm' -benchtime 60x ./e2e | tee "$out" | grep -E '^Benchmark'
+echo "   on both alike. The floor is built as go build builds it (cgo on, so dynamically linked on Linux);"
+echo "   rolevault as make build builds it (static on Linux, CGO_ENABLED=0); the static floor rows compare like with like."
+go test -run '^$' -bench 'WarmExportJSON|WarmExecTrue|HelloWorldProcess|VersionProcess|^BenchmarkFloor$|FloorStatic|Agent|DirectWarm' -benchtime 60x ./e2e | tee "$out" | grep -E '^Benchmark'
 awk '
   # name -> label, in the order the table lists them; rows whose benchmark
   # did not run (the agent ones before the agent exists) are left out.
   BEGIN {
-    n = split("Floor HelloWorldProcess VersionProcess WarmExportJSON WarmExecTrue WarmExportJSONSSO AgentWarmExportJSONFile DirectWarmExportJSONPass AgentWarmExportJSONPass", order, " ")
+    n = split("Floor FloorStatic HelloWorldProcess VersionProcess WarmExportJSON WarmExportJSONStaticFloor WarmExecTrue WarmExportJSONSSO AgentWarmExportJSONFile DirectWarmExportJSONPass AgentWarmExportJSONPass", order, " ")
     label["Floor"] = "floor (99designs/keyring, 1 item)"
+    label["FloorStatic"] = "floor built static (CGO_ENABLED=0)"
+    label["WarmExportJSONStaticFloor"] = "  the same, x the static floor"
     label["HelloWorldProcess"] = "hello-world Go binary"
     label["VersionProcess"] = "rolevault --version (start-up)"
     label["WarmExportJSON"] = "rolevault export --format=json"
@@ -50,7 +53,7 @@ awk '
       x = ((k, "x-floor") in metric) ? metric[k, "x-floor"] : ms / floorms
       if (k == "Floor") x = 1
       reads = ((k, "keyring-reads/op") in metric) ? sprintf("%d", metric[k, "keyring-reads/op"]) : "-"
-      if (k == "Floor") reads = 1
+      if (k == "Floor" || k == "FloorStatic") reads = 1
       if (k == "VersionProcess") reads = 0
       printf "%-40s %9.2f %8.2fx %14s\n", label[k], ms, x, reads
     }
