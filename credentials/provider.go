@@ -153,10 +153,23 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 	start := 0
 	var cur aws.Credentials
 	var curKey string
+	var readSrc func() (aws.Credentials, error)
 	for i := len(pl.Steps) - 1; i >= 0; i-- {
 		key := pl.Steps[i].CacheKey
 		if key == "" || p.Cache == nil {
 			continue
+		}
+		if i < len(pl.Steps)-1 && p.Locks != nil {
+			// A source session (the MFA session under a role, say) is
+			// judged by its non-secret index and decrypted only by the
+			// process that calls the next step's STS: the ones that wait
+			// for that process and read what it cached never decrypt a
+			// session they would not use (make bench's 8 concurrent cold
+			// callers did, each, while the AssumeRole was under way).
+			if p.indexSaysUsable(key, now, ttl) {
+				readSrc, curKey, start = p.lazySession(pl.Steps[i], ttl), key, i+1
+				break
+			}
 		}
 		s, err := p.Cache.Get(key)
 		if err != nil {
@@ -172,7 +185,6 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 		}
 	}
 
-	var readSrc func() (aws.Credentials, error)
 	for i := start; i < len(pl.Steps); i++ {
 		step := pl.Steps[i]
 		if i == 0 && step.CacheKey == "" {
@@ -195,11 +207,11 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 			curKey = ""
 			continue
 		}
-		next, err := p.runCached(ctx, pl, step, cur, curKey, readSrc)
+		next, nextRead, err := p.runCached(ctx, pl, step, cur, curKey, readSrc, i < len(pl.Steps)-1)
 		if err != nil {
 			return aws.Credentials{}, lastResort, err
 		}
-		cur, curKey, readSrc = next, step.CacheKey, nil
+		cur, curKey, readSrc = next, step.CacheKey, nextRead
 	}
 	return cur, nil, nil
 }
@@ -208,9 +220,20 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 // reads the cache again: whoever held the lock may have just fetched this
 // very session. readSrc, when set, reads src first, once this process is
 // the one to call STS.
-func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string, readSrc func() (aws.Credentials, error)) (aws.Credentials, error) {
+//
+// A source step (source: not the last) that another process fetched while
+// this one waited is judged by the cache index and handed on as a reader
+// (nextRead), decrypted only if this process is the one to call the next
+// step's STS.
+func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step, src aws.Credentials, srcKey string, readSrc func() (aws.Credentials, error), source bool) (creds aws.Credentials, nextRead func() (aws.Credentials, error), err error) {
 	if step.CacheKey == "" || p.Cache == nil {
-		return p.call(ctx, pl, step, src, srcKey)
+		if readSrc != nil {
+			if src, err = readSrc(); err != nil {
+				return aws.Credentials{}, nil, err
+			}
+		}
+		creds, err = p.call(ctx, pl, step, src, srcKey)
+		return creds, nil, err
 	}
 	doing := fmt.Sprintf("calling %s for profile %s", step.Kind, step.Profile)
 	if step.MFASerial != "" {
@@ -226,6 +249,9 @@ func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step,
 		// other waiters, when another process held it).
 		var cached *keychain.Session
 		release, done, err := p.Locks.AcquireUnlessFresh(ctx, step.CacheKey, doing, func() (bool, error) {
+			if source && p.indexSaysUsable(step.CacheKey, p.now(), minTTL(pl)) {
+				return true, nil // read later, and only if needed
+			}
 			s, err := p.Cache.Get(step.CacheKey)
 			if err != nil || !s.Usable(p.now(), minTTL(pl)) {
 				return false, err
@@ -234,24 +260,26 @@ func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step,
 			return true, nil
 		})
 		if err != nil {
-			return aws.Credentials{}, err
+			return aws.Credentials{}, nil, err
 		}
 		defer release()
 		if done {
 			p.debugf("another process fetched the %s session for %s; using it", step.Kind, step.Profile)
-			return sessionCredentials(cached), nil
+			if cached == nil {
+				return aws.Credentials{}, p.lazySession(step, minTTL(pl)), nil
+			}
+			return sessionCredentials(cached), nil, nil
 		}
 	}
 	if readSrc != nil {
-		var err error
 		if src, err = readSrc(); err != nil {
-			return aws.Credentials{}, err
+			return aws.Credentials{}, nil, err
 		}
 	}
-	creds, err := p.call(ctx, pl, step, src, srcKey)
+	creds, err = p.call(ctx, pl, step, src, srcKey)
 	if err != nil || !creds.CanExpire {
 		// Keys that never expire are not sessions; they stay where they came from.
-		return creds, err
+		return creds, nil, err
 	}
 	err = p.Cache.Put(step.CacheKey, &keychain.Session{
 		Kind: step.Kind, Profile: step.Profile,
@@ -263,7 +291,31 @@ func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step,
 		// later call, so say so and go on.
 		p.debugf("could not cache the %s session for %s: %v", step.Kind, step.Profile, err)
 	}
-	return creds, nil
+	return creds, nil, nil
+}
+
+// indexSaysUsable reports whether the cache index lists the session key as
+// usable at now, without reading (decrypting) it.
+func (p *Provider) indexSaysUsable(key string, now time.Time, ttl time.Duration) bool {
+	exp, ok, _ := p.Cache.Expiry(key)
+	return ok && exp.Sub(now) > ttl
+}
+
+// lazySession reads a cached source session when the next step needs it. An
+// index that listed a session the keyring no longer has (another tool removed
+// it) is a stale session: Retrieve drops it and builds the chain again.
+func (p *Provider) lazySession(step plan.Step, ttl time.Duration) func() (aws.Credentials, error) {
+	return func() (aws.Credentials, error) {
+		s, err := p.Cache.Get(step.CacheKey)
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		if !s.Usable(p.now(), ttl) {
+			return aws.Credentials{}, &staleSessionError{key: step.CacheKey, err: errors.New("the cached session is gone although its index lists it")}
+		}
+		p.debugf("using cached %s session for %s (expires %s)", step.Kind, step.Profile, s.Expiration.Format(time.RFC3339))
+		return sessionCredentials(s), nil
+	}
 }
 
 func sessionCredentials(s *keychain.Session) aws.Credentials {

@@ -437,3 +437,68 @@ func TestProviderWaiterReadsNoKey(t *testing.T) {
 		t.Errorf("GST=%d prompts=%d AR=%d; want 1 each", w.sts.Calls("GetSessionToken"), w.mfaAsked.Load(), w.sts.Calls("AssumeRole"))
 	}
 }
+
+// countingRing counts keyring Gets of one item.
+type countingRing struct {
+	keyring.Keyring
+	key   string
+	reads atomic.Int32
+}
+
+func (r *countingRing) Get(key string) (keyring.Item, error) {
+	if key == r.key {
+		r.reads.Add(1)
+	}
+	return r.Keyring.Get(key)
+}
+
+// TestProviderWaiterReadsNoSourceSession: a process that waits while
+// another one calls AssumeRole, and then finds the role session it cached,
+// never decrypts the MFA session under it: the index said it was usable,
+// and only the caller of STS needs its secret.
+func TestProviderWaiterReadsNoSourceSession(t *testing.T) {
+	w := newWorld(t)
+	pl := w.rolePlan("prod", prodRole)
+	gst, role := pl.Steps[1].CacheKey, pl.Steps[2].CacheKey
+	// The MFA session is cached already.
+	first := w.provider()
+	_, err := first.Retrieve(context.Background(), &plan.Plan{Profile: pl.Profile, EndpointURL: pl.EndpointURL, Region: pl.Region, Steps: pl.Steps[:2]})
+	must(t, err)
+	release, err := (&keychain.Locks{Dir: w.cacheDir}).Acquire(context.Background(), role, "calling AssumeRole")
+	must(t, err)
+
+	waiter := w.provider()
+	ring := &countingRing{Keyring: w.kr, key: gst}
+	waiter.Cache = &keychain.SessionCache{Keyring: ring, IndexDir: w.cacheDir}
+	waiting := make(chan struct{})
+	waiter.Locks.Waiting = func(string) { close(waiting) }
+	done := make(chan error, 1)
+	go func() { _, err := waiter.Retrieve(context.Background(), pl); done <- err }()
+	<-waiting
+
+	holder := w.provider()
+	holder.Locks = nil
+	_, err = holder.Retrieve(context.Background(), pl)
+	must(t, err)
+	release()
+
+	must(t, <-done)
+	if n := ring.reads.Load(); n != 0 {
+		t.Errorf("the waiter decrypted the MFA session %d times; it used the cached role session, so want 0", n)
+	}
+	if w.sts.Calls("GetSessionToken") != 1 || w.sts.Calls("AssumeRole") != 1 {
+		t.Errorf("GST=%d AR=%d; want 1 each", w.sts.Calls("GetSessionToken"), w.sts.Calls("AssumeRole"))
+	}
+
+	// The index lists the MFA session, but another tool removed the item:
+	// the chain is built again from the key, with no error.
+	must(t, w.kr.Remove(gst))
+	must(t, (&keychain.SessionCache{Keyring: w.kr, IndexDir: w.cacheDir}).Remove(role))
+	w.sts.SetNow(func() time.Time { return time.Now().Add(31 * time.Second) }) // the next MFA code
+	if _, err := w.provider().Retrieve(context.Background(), pl); err != nil {
+		t.Fatalf("a stale index entry failed the run: %v", err)
+	}
+	if w.sts.Calls("GetSessionToken") != 2 {
+		t.Errorf("GetSessionToken calls = %d, want 2 (the removed MFA session fetched again)", w.sts.Calls("GetSessionToken"))
+	}
+}
