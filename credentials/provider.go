@@ -104,14 +104,22 @@ func (p *Provider) Retrieve(ctx context.Context, pl *plan.Plan) (aws.Credentials
 	if len(pl.Steps) == 0 {
 		return aws.Credentials{}, fmt.Errorf("profile %q: empty plan", pl.Profile.Name)
 	}
-	creds, lastResort, err := p.retrieve(ctx, pl)
+	creds, lastResort, err := p.retrieve(ctx, pl, true)
 	var stale *staleSessionError
-	if errors.As(err, &stale) {
+	var miss *indexMissError
+	switch {
+	case errors.As(err, &stale):
 		// AWS refused a session we believed valid (revoked, or clocks
 		// disagree): forget it and rebuild the chain once.
 		p.debugf("STS refused cached session %s (%v); fetching a new one", stale.key, stale.err)
 		_ = p.Cache.Remove(stale.key)
-		creds, _, err = p.retrieve(ctx, pl)
+		creds, _, err = p.retrieve(ctx, pl, false)
+	case errors.As(err, &miss):
+		// The index listed a source session the keyring did not give
+		// back (removed by another tool, or sealed with another file
+		// passphrase): go again, reading the cache itself.
+		p.debugf("cached session %s is listed in the index but could not be read; reading the cache again without the index", miss.key)
+		creds, _, err = p.retrieve(ctx, pl, false)
 	}
 	if err != nil && lastResort != nil && ctx.Err() == nil && lastResort.Expiration.After(p.now()) {
 		// The refresh failed (STS unreachable, no way to ask for a code,
@@ -145,7 +153,10 @@ func (e *staleSessionError) Unwrap() error { return e.err }
 // retrieve runs the plan from its newest usable cached session. lastResort is
 // the final step's cached session when it is still valid but due for
 // refresh: what Retrieve falls back to if the refresh fails.
-func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Credentials, lastResort *keychain.Session, err error) {
+//
+// With trustIndex, a source session is judged by the cache index and read
+// only when needed (lazySession); without, every session is read.
+func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan, trustIndex bool) (creds aws.Credentials, lastResort *keychain.Session, err error) {
 	ttl := minTTL(pl)
 	now := p.now()
 
@@ -159,7 +170,7 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 		if key == "" || p.Cache == nil {
 			continue
 		}
-		if i < len(pl.Steps)-1 && p.Locks != nil {
+		if trustIndex && i < len(pl.Steps)-1 && p.Locks != nil {
 			// A source session (the MFA session under a role, say) is
 			// judged by its non-secret index and decrypted only by the
 			// process that calls the next step's STS: the ones that wait
@@ -207,7 +218,7 @@ func (p *Provider) retrieve(ctx context.Context, pl *plan.Plan) (creds aws.Crede
 			curKey = ""
 			continue
 		}
-		next, nextRead, err := p.runCached(ctx, pl, step, cur, curKey, readSrc, i < len(pl.Steps)-1)
+		next, nextRead, err := p.runCached(ctx, pl, step, cur, curKey, readSrc, trustIndex && i < len(pl.Steps)-1)
 		if err != nil {
 			return aws.Credentials{}, lastResort, err
 		}
@@ -294,6 +305,14 @@ func (p *Provider) runCached(ctx context.Context, pl *plan.Plan, step plan.Step,
 	return creds, nil, nil
 }
 
+// indexMissError is a source session the index listed and the keyring did
+// not give back.
+type indexMissError struct{ key string }
+
+func (e *indexMissError) Error() string {
+	return "the cached session " + e.key + " is listed in the index but could not be read"
+}
+
 // indexSaysUsable reports whether the cache index lists the session key as
 // usable at now, without reading (decrypting) it.
 func (p *Provider) indexSaysUsable(key string, now time.Time, ttl time.Duration) bool {
@@ -302,8 +321,9 @@ func (p *Provider) indexSaysUsable(key string, now time.Time, ttl time.Duration)
 }
 
 // lazySession reads a cached source session when the next step needs it. An
-// index that listed a session the keyring no longer has (another tool removed
-// it) is a stale session: Retrieve drops it and builds the chain again.
+// index that listed a session the keyring does not give back is an
+// indexMissError: Retrieve goes again without the index, and nothing is
+// removed (the item may only be sealed with another file passphrase).
 func (p *Provider) lazySession(step plan.Step, ttl time.Duration) func() (aws.Credentials, error) {
 	return func() (aws.Credentials, error) {
 		s, err := p.Cache.Get(step.CacheKey)
@@ -311,7 +331,7 @@ func (p *Provider) lazySession(step plan.Step, ttl time.Duration) func() (aws.Cr
 			return aws.Credentials{}, err
 		}
 		if !s.Usable(p.now(), ttl) {
-			return aws.Credentials{}, &staleSessionError{key: step.CacheKey, err: errors.New("the cached session is gone although its index lists it")}
+			return aws.Credentials{}, &indexMissError{key: step.CacheKey}
 		}
 		p.debugf("using cached %s session for %s (expires %s)", step.Kind, step.Profile, s.Expiration.Format(time.RFC3339))
 		return sessionCredentials(s), nil

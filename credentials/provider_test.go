@@ -502,3 +502,38 @@ func TestProviderWaiterReadsNoSourceSession(t *testing.T) {
 		t.Errorf("GetSessionToken calls = %d, want 2 (the removed MFA session fetched again)", w.sts.Calls("GetSessionToken"))
 	}
 }
+
+// sealedRing answers Gets of one item as the file backend answers an item
+// sealed with another passphrase.
+type sealedRing struct {
+	keyring.Keyring
+	key string
+}
+
+func (r *sealedRing) Get(key string) (keyring.Item, error) {
+	if key == r.key {
+		return keyring.Item{}, &keychain.UndecodableItemError{Key: key, WrongPassphrase: true, Err: errors.New("aes.KeyUnwrap(): integrity check failed.")}
+	}
+	return r.Keyring.Get(key)
+}
+
+// TestProviderSourceSessionSealedWithAnotherPassphrase: the index lists the
+// MFA session, but it does not open with this passphrase. The run does not
+// fail on the index's word: it fetches a new MFA session (one more code),
+// as it did before the index was trusted.
+func TestProviderSourceSessionSealedWithAnotherPassphrase(t *testing.T) {
+	w := newWorld(t)
+	pl := w.rolePlan("prod", prodRole)
+	gst := pl.Steps[1].CacheKey
+	_, err := w.provider().Retrieve(context.Background(), &plan.Plan{Profile: pl.Profile, EndpointURL: pl.EndpointURL, Region: pl.Region, Steps: pl.Steps[:2]})
+	must(t, err)
+	p := w.provider()
+	p.Cache = &keychain.SessionCache{Keyring: &sealedRing{Keyring: w.kr, key: gst}, IndexDir: w.cacheDir}
+	w.sts.SetNow(func() time.Time { return time.Now().Add(31 * time.Second) }) // the next MFA code
+	if _, err := p.Retrieve(context.Background(), pl); err != nil {
+		t.Fatalf("retrieve: %v", err)
+	}
+	if w.sts.Calls("GetSessionToken") != 2 || w.sts.Calls("AssumeRole") != 1 {
+		t.Errorf("GST=%d AR=%d; want 2 and 1", w.sts.Calls("GetSessionToken"), w.sts.Calls("AssumeRole"))
+	}
+}
