@@ -17,7 +17,7 @@ echo "   file keyring with 99designs/keyring, reads the one item and prints a cr
 echo "   is a median; x floor is the median ratio of each run to a floor run beside it, so the machine's load weighs"
 echo "   on both alike. The floor is built as go build builds it (cgo on, so dynamically linked on Linux);"
 echo "   rolevault as make build builds it (static on Linux, CGO_ENABLED=0); the static floor rows compare like with like."
-go test -run '^$' -bench 'WarmExportJSON|WarmExecTrue|HelloWorldProcess|VersionProcess|^BenchmarkFloor$|FloorStatic|Agent|DirectWarm' -benchtime 60x ./e2e | tee "$out" | grep -E '^Benchmark'
+go test -run '^$' -bench 'WarmExportJSON|WarmExecTrue|HelloWorldProcess|VersionProcess|^BenchmarkFloor$|FloorStatic|AgentWarm|DirectWarm' -benchtime 60x ./e2e | tee "$out" | grep -E '^Benchmark'
 awk '
   # name -> label, in the order the table lists them; rows whose benchmark
   # did not run (the agent ones before the agent exists) are left out.
