@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rolevault/rolevault/config"
+	"github.com/rolevault/rolevault/credentials"
 )
 
 // SSOCmd groups the commands about an IAM Identity Center sign-in itself,
@@ -68,6 +69,27 @@ func (t *ssoTarget) resolve(g *Globals) (*config.Config, *config.Profile, error)
 	return cfg, p, nil
 }
 
+// ssoRun is what every sso command works with: the config, the profile
+// whose sign-in and endpoints it is about, and a provider.
+type ssoRun struct {
+	cfg  *config.Config
+	p    *config.Profile
+	prov *credentials.Provider
+}
+
+// start resolves the sign-in and wires a provider; nothing is asked yet.
+func (t *ssoTarget) start(g *Globals) (*ssoRun, error) {
+	cfg, p, err := t.resolve(g)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := g.newProvider(sessionFlags{})
+	if err != nil {
+		return nil, err
+	}
+	return &ssoRun{cfg: cfg, p: p, prov: prov}, nil
+}
+
 // describe names a sign-in in messages: its start URL and sso-session.
 func describeSignIn(s *config.SSOSettings) string {
 	if s.Session != "" {
@@ -91,17 +113,14 @@ without a browser.`
 
 // Run signs in.
 func (c *SSOLoginCmd) Run(g *Globals) error {
-	_, p, err := c.resolve(g)
+	r, err := c.start(g)
 	if err != nil {
 		return err
 	}
-	prov, err := g.newProvider(sessionFlags{})
-	if err != nil {
-		return err
-	}
+	p := r.p
 	ctx, stop := interruptContext()
 	defer stop()
-	tok, err := prov.SSOAccessToken(ctx, p, p.SSO, "")
+	tok, err := r.prov.SSOAccessToken(ctx, p, p.SSO, "")
 	if err != nil {
 		return err
 	}
@@ -129,21 +148,18 @@ to programs stay valid until they expire, as with the AWS CLI's sso logout.`
 
 // Run signs out.
 func (c *SSOLogoutCmd) Run(g *Globals) error {
-	cfg, p, err := c.resolve(g)
+	r, err := c.start(g)
 	if err != nil {
 		return err
 	}
-	prov, err := g.newProvider(sessionFlags{})
-	if err != nil {
-		return err
-	}
+	p := r.p
 	ctx, stop := interruptContext()
 	defer stop()
-	res, err := prov.SSOLogout(ctx, p, p.SSO)
+	res, err := r.prov.SSOLogout(ctx, p, p.SSO)
 	if err != nil {
 		return err
 	}
-	sessions, err := g.forgetSessionsOf(cfg, p.SSO)
+	sessions, err := g.forgetSessionsOf(r.cfg, p.SSO)
 	if err != nil {
 		return err
 	}
@@ -240,17 +256,14 @@ func (c *SSOProfilesCmd) Run(g *Globals) error {
 			return err
 		}
 	}
-	cfg, p, err := c.resolve(g)
+	r, err := c.start(g)
 	if err != nil {
 		return err
 	}
+	cfg, p, prov := r.cfg, r.p, r.prov
 	if p.SSO.Session == "" {
 		return &hintedError{msg: fmt.Sprintf("profile %q signs in with sso_start_url, not an [sso-session]", c.Profile),
 			hint: "Move its sso_start_url and sso_region into an [sso-session NAME] section, set sso_session = NAME, and run this again; generated profiles name the session."}
-	}
-	prov, err := g.newProvider(sessionFlags{})
-	if err != nil {
-		return err
 	}
 	ctx, stop := interruptContext()
 	defer stop()
