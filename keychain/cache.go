@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/99designs/keyring"
@@ -113,48 +112,25 @@ type indexEntry struct {
 	Expiration time.Time `json:"expiration"`
 }
 
-func (c *SessionCache) indexPath(key string) string {
-	return filepath.Join(c.IndexDir, "sessions", lockName(key)+".json")
+// notes is the sessions' expiry index, in IndexDir/sessions.
+func (c *SessionCache) notes() noteDir {
+	return noteDir{dir: sub(c.IndexDir, "sessions"), ext: ".json", debugf: c.debugf}
 }
+
+func (c *SessionCache) indexPath(key string) string { return c.notes().path(key) }
 
 func (c *SessionCache) writeIndex(key string, s *Session) {
-	if c.IndexDir == "" {
-		return
-	}
-	dir := filepath.Join(c.IndexDir, "sessions")
-	if err := privateDir(dir); err != nil {
-		c.debugf("session index: %v", err)
-		return
-	}
-	b, _ := json.Marshal(indexEntry{Key: key, Expiration: s.Expiration})
-	removeStaleTemps(dir, time.Now())
-	if err := WriteFileAtomic(dir, filepath.Base(c.indexPath(key)), b, 0o600); err != nil {
-		c.debugf("session index: %v", err)
-	}
+	c.notes().write(key, indexEntry{Key: key, Expiration: s.Expiration})
 }
 
-func (c *SessionCache) removeIndex(key string) {
-	if c.IndexDir != "" {
-		_ = os.Remove(c.indexPath(key))
-	}
-}
+func (c *SessionCache) removeIndex(key string) { c.notes().remove(key) }
 
 // Expiry reports when the session cached under key expires, from the index
 // alone (no keyring access). ok is false when the index has no entry.
 func (c *SessionCache) Expiry(key string) (exp time.Time, ok bool, err error) {
-	if c.IndexDir == "" {
-		return time.Time{}, false, nil
-	}
-	b, err := readRegularFile(c.indexPath(key), 4096)
-	if errors.Is(err, os.ErrNotExist) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, err
-	}
 	var e indexEntry
-	if json.Unmarshal(b, &e) != nil || e.Key != key {
-		return time.Time{}, false, nil
+	if ok, err := c.notes().read(key, &e); !ok || err != nil || e.Key != key {
+		return time.Time{}, false, err
 	}
 	return e.Expiration, true, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -136,9 +135,7 @@ func (s *SSOTokenStore) Put(key string, t *SSOToken) error {
 
 // Remove forgets the sign-in under key; a missing one is not an error.
 func (s *SSOTokenStore) Remove(key string) error {
-	if s.IndexDir != "" {
-		_ = os.Remove(s.indexPath(key))
-	}
+	s.notes().remove(key)
 	err := s.Keyring.Remove(key)
 	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && !os.IsNotExist(err) {
 		return fmt.Errorf("removing the IAM Identity Center sign-in %s: %w", key, err)
@@ -165,41 +162,25 @@ func (s *SSOTokenStore) List() ([]SSOTokenItem, error) {
 // State reports what the index knows about the sign-in under key, without
 // reading the keyring; ok is false when the index has no entry.
 func (s *SSOTokenStore) State(key string) (st SSOTokenState, ok bool, err error) {
-	if s.IndexDir == "" {
-		return st, false, nil
-	}
-	b, err := readRegularFile(s.indexPath(key), 4096)
-	if errors.Is(err, os.ErrNotExist) {
-		return st, false, nil
-	}
-	if err != nil {
-		return st, false, err
-	}
-	if json.Unmarshal(b, &st) != nil || st.Key != key {
-		return SSOTokenState{}, false, nil
+	if ok, err := s.notes().read(key, &st); !ok || err != nil || st.Key != key {
+		return SSOTokenState{}, false, err
 	}
 	return st, true, nil
 }
 
-func (s *SSOTokenStore) indexPath(key string) string {
-	return filepath.Join(s.IndexDir, "sso", lockName(key)+".json")
+// notes are the sign-ins' index (IndexDir/sso/*.json) and the notes failed
+// sign-ins leave (*.failed), beside the sessions' index.
+func (s *SSOTokenStore) notes() noteDir {
+	return noteDir{dir: sub(s.IndexDir, "sso"), ext: ".json", debugf: s.Debugf}
+}
+
+func (s *SSOTokenStore) failures() noteDir {
+	return noteDir{dir: sub(s.IndexDir, "sso"), ext: ".failed", debugf: s.Debugf}
 }
 
 func (s *SSOTokenStore) writeIndex(key string, t *SSOToken) {
-	if s.IndexDir == "" {
-		return
-	}
-	dir := filepath.Join(s.IndexDir, "sso")
-	if err := privateDir(dir); err != nil {
-		s.debugf("sign-in index: %v", err)
-		return
-	}
-	b, _ := json.Marshal(SSOTokenState{Key: key, Name: t.Name, StartURL: t.StartURL, ExpiresAt: t.ExpiresAt,
+	s.notes().write(key, SSOTokenState{Key: key, Name: t.Name, StartURL: t.StartURL, ExpiresAt: t.ExpiresAt,
 		Refreshable: t.RefreshToken != "", ClientSecretExpiresAt: t.ClientSecretExpiresAt})
-	removeStaleTemps(dir, time.Now())
-	if err := WriteFileAtomic(dir, filepath.Base(s.indexPath(key)), b, 0o600); err != nil {
-		s.debugf("sign-in index: %v", err)
-	}
 }
 
 // awsVaultOIDCPrefix starts the names of aws-vault v7's SSO token items.
@@ -254,43 +235,20 @@ type ssoFailure struct {
 	Message string    `json:"message"`
 }
 
-func (s *SSOTokenStore) failurePath(key string) string {
-	return filepath.Join(s.IndexDir, "sso", lockName(key)+".failed")
-}
-
 // RecordFailure notes that signing in for key failed with msg (one line,
 // no secret); ClearFailure removes the note after a sign-in succeeds.
 func (s *SSOTokenStore) RecordFailure(key, msg string, at time.Time) {
-	if s.IndexDir == "" {
-		return
-	}
-	dir := filepath.Join(s.IndexDir, "sso")
-	if err := privateDir(dir); err != nil {
-		return
-	}
-	b, _ := json.Marshal(ssoFailure{Key: key, At: at, Message: msg})
-	_ = WriteFileAtomic(dir, filepath.Base(s.failurePath(key)), b, 0o600)
+	s.failures().write(key, ssoFailure{Key: key, At: at, Message: msg})
 }
 
 // ClearFailure removes the note RecordFailure left for key.
-func (s *SSOTokenStore) ClearFailure(key string) {
-	if s.IndexDir != "" {
-		_ = os.Remove(s.failurePath(key))
-	}
-}
+func (s *SSOTokenStore) ClearFailure(key string) { s.failures().remove(key) }
 
 // FailedSince reports the message of a sign-in for key that failed after
 // since: a process that waited for that sign-in gives up with it.
 func (s *SSOTokenStore) FailedSince(key string, since time.Time) (string, bool) {
-	if s.IndexDir == "" {
-		return "", false
-	}
-	b, err := readRegularFile(s.failurePath(key), 4096)
-	if err != nil {
-		return "", false
-	}
 	var f ssoFailure
-	if json.Unmarshal(b, &f) != nil || f.Key != key || !f.At.After(since) {
+	if ok, err := s.failures().read(key, &f); !ok || err != nil || f.Key != key || !f.At.After(since) {
 		return "", false
 	}
 	return f.Message, true
