@@ -310,6 +310,22 @@ func helpCommand(args []string) []string {
 	return append(append([]string{}, args[1:]...), "--help")
 }
 
+// commandGroup names the command group (agent, sso) a failed parse stopped
+// in without reaching one of its commands, "" otherwise: its own help lists
+// the commands that were meant.
+func commandGroup(pe *kong.ParseError) string {
+	if pe == nil || pe.Context == nil || pe.Context.Selected() == nil || len(pe.Context.Selected().Children) == 0 {
+		return ""
+	}
+	var words []string
+	for _, p := range pe.Context.Path {
+		if p.Command != nil {
+			words = append(words, p.Command.Name)
+		}
+	}
+	return strings.Join(words, " ")
+}
+
 type exitSignal struct{}
 
 // parse runs kong's parser, turning its --help/--version exits and parse errors
@@ -331,6 +347,9 @@ func parse(p *kong.Kong, args []string, exitCode *int) (ctx *kong.Context, code 
 			msg = pe.Error()
 		}
 		hint := "Run 'rolevault --help' for usage."
+		if group := commandGroup(pe); group != "" {
+			hint = "Run 'rolevault " + group + " --help' for its commands."
+		}
 		if pe != nil && pe.Context != nil && pe.Context.Selected() != nil && pe.Context.Selected().Name == "exec" &&
 			strings.HasPrefix(msg, "unknown flag") {
 			hint = "Put the command after --: rolevault exec PROFILE [flags] -- COMMAND [ARGS]"
