@@ -4,7 +4,6 @@ package agent
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -301,73 +300,6 @@ func TestLifetimeAndIdle(t *testing.T) {
 	if st := ta.srv.Status(); !st.Locked {
 		t.Fatalf("not locked after its lifetime: %+v", st)
 	}
-}
-
-// Locks through the agent: a second caller waits (and is told for whom)
-// until the first releases, and a dropped connection releases.
-func TestLockThroughAgent(t *testing.T) {
-	ta := startTestAgent(t, "pw", nil)
-	k := ta.keyring(t, "pw")
-	lockDir := filepath.Join(filepath.Dir(ta.dir), "cache")
-	via := k.Client.AcquireLock(lockDir, 0)
-	rel1, handled, err := via(context.Background(), "sess", "asking for your MFA code for X", nil)
-	if err != nil || !handled {
-		t.Fatalf("first acquire: %v %v", handled, err)
-	}
-	if h := keychain.LockHolder(lockDir, "sess"); !strings.Contains(h, "asking for your MFA code for X") || !strings.Contains(h, "pid ") {
-		t.Errorf("holder file: %q", h)
-	}
-	got := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		rel2, _, err := via(context.Background(), "sess", "x", func(h string) { got <- h })
-		if err == nil {
-			rel2()
-		}
-		done <- err
-	}()
-	if h := <-got; !strings.Contains(h, "asking for your MFA code for X") {
-		t.Errorf("waiter told %q", h)
-	}
-	select {
-	case err := <-done:
-		t.Fatalf("second acquire returned while the first holds it: %v", err)
-	default:
-	}
-	rel1()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	// The file lock is the same one: a process without the agent waits too.
-	rel3, _, _ := via(context.Background(), "sess", "y", nil)
-	direct := &keychain.Locks{Dir: lockDir, Timeout: 200 * time.Millisecond}
-	if _, err := direct.Acquire(context.Background(), "sess", "z"); !errors.Is(err, keychain.ErrLockTimeout) {
-		t.Fatalf("a direct Acquire while the agent holds the lock: %v", err)
-	}
-	rel3()
-	rel, err := direct.Acquire(context.Background(), "sess", "z")
-	if err != nil {
-		t.Fatalf("a direct Acquire after release: %v", err)
-	}
-	rel()
-	// A client that goes away holding the lock (killed) releases it.
-	conn, _, err := dialHello(ta.sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var resp Response
-	if err := WriteFrame(conn, Request{Op: OpLockAcquire, Key: "sess", Dir: lockDir, Doing: "d", PID: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ReadFrame(conn, &resp); err != nil || resp.Error != nil {
-		t.Fatalf("raw acquire: %v %+v", err, resp.Error)
-	}
-	conn.Close()
-	rel4, handled, err := via(context.Background(), "sess", "after a dropped holder", nil)
-	if err != nil || !handled {
-		t.Fatalf("acquire after the holder's connection dropped: %v %v", handled, err)
-	}
-	rel4()
 }
 
 func TestSocketDirChecks(t *testing.T) {

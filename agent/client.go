@@ -3,7 +3,6 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -11,8 +10,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/rolevault/rolevault/keychain"
 )
 
 // ErrNoAgent matches Dial's error when nothing is listening at the socket.
@@ -140,72 +137,4 @@ func (c *Client) Close() error {
 	err := c.conn.Close()
 	c.conn = nil
 	return err
-}
-
-// AcquireLock asks the agent to take key's lock in dir (keychain.Locks' file
-// lock) for this process; it is held until release is called or this
-// process ends. handled is false when the agent could not be asked or went
-// away while waiting: the caller then takes the file lock itself. Its
-// signature is keychain.Locks.Via's, with the lock directory bound.
-func (c *Client) AcquireLock(dir string, timeout time.Duration) func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
-	return func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
-		conn, _, err := dialHello(c.Path)
-		if err != nil {
-			return nil, false, nil
-		}
-		if WriteFrame(conn, Request{Op: OpLockAcquire, Key: key, Doing: doing, Dir: dir, PID: os.Getpid(), TimeoutMS: timeout.Milliseconds()}) != nil {
-			conn.Close()
-			return nil, false, nil
-		}
-		type answer struct {
-			resp Response
-			err  error
-		}
-		answers := make(chan answer, 1)
-		holder := ""
-		go func() {
-			for {
-				var r Response
-				err := ReadFrame(conn, &r)
-				if err == nil && r.Waiting != "" {
-					holder = r.Waiting
-					if waiting != nil {
-						waiting(r.Waiting)
-					}
-					continue
-				}
-				answers <- answer{r, err}
-				return
-			}
-		}()
-		select {
-		case <-ctx.Done():
-			conn.Close()
-			<-answers
-			if holder == "" {
-				holder = "another rolevault process"
-			}
-			return nil, true, keychain.InterruptedWhile(ctx, "waiting for "+holder)
-		case a := <-answers:
-			if a.err != nil {
-				conn.Close()
-				return nil, false, nil // the agent went away: take the file lock
-			}
-			if a.resp.Error != nil {
-				conn.Close()
-				return nil, true, a.resp.Error.err()
-			}
-		}
-		var once sync.Once
-		return func() {
-			once.Do(func() {
-				_ = conn.SetDeadline(time.Now().Add(dialTimeout))
-				if WriteFrame(conn, Request{Op: OpLockRelease}) == nil {
-					var r Response
-					_ = ReadFrame(conn, &r)
-				}
-				conn.Close()
-			})
-		}, true, nil
-	}
 }

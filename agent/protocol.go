@@ -14,9 +14,11 @@ import (
 
 // Protocol and Version are what a hello names. A client and an agent of
 // different versions do not talk: the client uses the keyring directly.
+// Version 2 dropped the lock operations: every process takes the session
+// locks itself, so a version-1 client must not ask a version-2 agent.
 const (
 	Protocol = "rolevault-agent"
-	Version  = 1
+	Version  = 2
 )
 
 // MaxFrame bounds one frame. The largest thing sent is an item, which the
@@ -33,17 +35,15 @@ var ErrFrameTooBig = fmt.Errorf("refused: frame longer than %d bytes", MaxFrame)
 
 // The operations a Request names.
 const (
-	OpHello       = "hello"
-	OpStatus      = "status"
-	OpGet         = "get"
-	OpSet         = "set"
-	OpRemove      = "remove"
-	OpKeys        = "keys"
-	OpLockAcquire = "lock-acquire"
-	OpLockRelease = "lock-release"
-	OpUnlock      = "unlock"
-	OpLock        = "lock"
-	OpStop        = "stop"
+	OpHello  = "hello"
+	OpStatus = "status"
+	OpGet    = "get"
+	OpSet    = "set"
+	OpRemove = "remove"
+	OpKeys   = "keys"
+	OpUnlock = "unlock"
+	OpLock   = "lock"
+	OpStop   = "stop"
 )
 
 // Request is one frame from a client.
@@ -54,15 +54,6 @@ type Request struct {
 
 	Key  string        `json:"key,omitempty"`
 	Item *keyring.Item `json:"item,omitempty"`
-
-	// lock-acquire: what the holder will do, the lock directory and the
-	// client's pid, for the message other waiters print.
-	Doing string `json:"doing,omitempty"`
-	Dir   string `json:"dir,omitempty"`
-	PID   int    `json:"pid,omitempty"`
-	// TimeoutMS is how long the client would wait for the lock itself
-	// (zero: keychain.DefaultLockTimeout).
-	TimeoutMS int64 `json:"timeout_ms,omitempty"`
 
 	// unlock: the file passphrase the client asked for, and whether it came
 	// from AWS_VAULT_FILE_PASSPHRASE (a wrong one is explained differently).

@@ -62,8 +62,6 @@ type Server struct {
 	lastReq    time.Time
 	unlocked   bool
 
-	locks lockTable
-
 	ln       *net.UnixListener
 	stopOnce sync.Once
 	done     chan struct{}
@@ -421,11 +419,6 @@ func (s *Server) serveConn(c *net.UnixConn) {
 			if !errors.Is(err, io.EOF) {
 				s.logf("closing a connection: %v", err)
 			}
-			return
-		}
-		if req.Op == OpLockAcquire {
-			s.touch()
-			s.holdLock(c, req)
 			return
 		}
 		resp := s.handle(req)

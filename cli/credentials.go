@@ -145,7 +145,7 @@ func (g *Globals) newProvider(f sessionFlags) (*credentials.Provider, error) {
 				holder = "another rolevault process"
 			}
 			fmt.Fprintf(g.streams.Err, "rolevault: waiting for %s\n", holder)
-		}, Timeout: lockTimeout(sso.Timeout), Via: g.lockVia(cacheDir, lockTimeout(sso.Timeout))},
+		}, Timeout: lockTimeout(sso.Timeout)},
 		MFA:       g.mfaPrompt(f.MFAToken),
 		LookupEnv: lookupEnv,
 		Debugf:    g.debugf,

@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,22 +109,6 @@ func (g *Globals) agentKeyring() (*agent.Keyring, *agent.Client) {
 		},
 		Debugf: g.keyringDebugf,
 	}, c
-}
-
-// lockVia takes session locks through the agent when it serves this run's
-// keyring, so processes with and without it share one lock per session. The
-// agent waits as long as this run would (timeout; zero is the default).
-func (g *Globals) lockVia(dir string, timeout time.Duration) func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
-	return func(ctx context.Context, key, doing string, waiting func(string)) (func(), bool, error) {
-		if _, err := g.Keyring(); err != nil || g.keyring.agent == nil {
-			return nil, false, nil
-		}
-		release, handled, err := g.keyring.agent.AcquireLock(dir, timeout)(ctx, key, doing, waiting)
-		if !handled {
-			g.keyringDebugf("agent: could not take the lock for %s; taking the file lock directly", key)
-		}
-		return release, handled, err
-	}
 }
 
 // KeyringBackend names the backend Keyring opened ("" before it did).

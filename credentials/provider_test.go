@@ -76,7 +76,7 @@ func (w *world) provider() *Provider {
 	return &Provider{
 		Keys:       &keychain.KeyStore{Keyring: w.kr},
 		Cache:      &keychain.SessionCache{Keyring: w.kr, IndexDir: w.cacheDir},
-		Locks:      &keychain.Locks{Dir: w.cacheDir, Poll: 5 * time.Millisecond},
+		Locks:      &keychain.Locks{Dir: w.cacheDir},
 		MFA:        func(ctx context.Context, req MFARequest) (string, error) { return w.mfaSource(ctx, req) },
 		HTTPClient: hc,
 		LookupEnv:  func(string) (string, bool) { return "", false },

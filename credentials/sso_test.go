@@ -76,7 +76,7 @@ func (w *ssoWorld) provider(kr keyring.Keyring) *Provider {
 	must(w.t, err)
 	return &Provider{
 		Cache:      &keychain.SessionCache{Keyring: kr, IndexDir: w.cacheDir},
-		Locks:      &keychain.Locks{Dir: w.cacheDir, Poll: 5 * time.Millisecond},
+		Locks:      &keychain.Locks{Dir: w.cacheDir},
 		SSOTokens:  &keychain.SSOTokenStore{Keyring: kr, IndexDir: w.cacheDir},
 		HTTPClient: hc,
 		Now:        w.now,

@@ -33,29 +33,9 @@ var ErrLockTimeout = errors.New("timed out waiting for another rolevault process
 type Locks struct {
 	Dir     string
 	Timeout time.Duration // zero means DefaultLockTimeout
-	// Poll is no longer used: a waiter blocks in the kernel (flock(2),
-	// LockFileEx) and wakes the moment the holder releases the lock or
-	// dies, instead of trying again every 50ms. Kept so that callers that
-	// set it still build.
-	Poll time.Duration
 	// Waiting is told, once per wait, who holds the lock, so the waiter can
 	// say why it is waiting. It may be nil.
 	Waiting func(holder string)
-	// Via, when set, is asked first to take the lock on this process's
-	// behalf: the agent holds the same file lock for it, so processes with
-	// and without the agent share one lock per session. handled false means
-	// it could not (no agent, or it went away) and Acquire takes the file
-	// lock itself.
-	Via func(ctx context.Context, key, doing string, waiting func(holder string)) (release func(), handled bool, err error)
-	// PID is the process the holder file names; zero means this one. The
-	// agent sets it to the client it holds the lock for.
-	PID int
-}
-
-// LockHolder describes who holds key's lock in dir, as waiters are told
-// ("rolevault (pid 4242), which is asking for …"), or "" when unknown.
-func LockHolder(dir, key string) string {
-	return readHolder(filepath.Join(dir, lockName(key)) + ".holder")
 }
 
 func lockName(key string) string {
@@ -83,21 +63,6 @@ func (l *Locks) Acquire(ctx context.Context, key, doing string) (release func(),
 // itself, exclusively, and run fresh once more under it. A nil fresh makes
 // it Acquire.
 func (l *Locks) AcquireUnlessFresh(ctx context.Context, key, doing string, fresh func() (bool, error)) (release func(), done bool, err error) {
-	if l.Via != nil {
-		// The agent takes the lock for this process; the cache is then
-		// read under it as under the file lock.
-		if release, handled, err := l.Via(ctx, key, doing, l.Waiting); handled || err != nil {
-			if err != nil || fresh == nil {
-				return release, false, err
-			}
-			isFresh, err := fresh()
-			if err != nil || isFresh {
-				release()
-				return func() {}, isFresh, err
-			}
-			return release, false, nil
-		}
-	}
 	if err := privateDir(l.Dir); err != nil {
 		var ce *CacheDirError
 		if errors.As(err, &ce) {
@@ -183,7 +148,7 @@ func (l *Locks) AcquireUnlessFresh(ctx context.Context, key, doing string, fresh
 	}
 	// Best effort: the holder file only feeds the waiters' message. Renamed
 	// into place, so it never writes through a symlink.
-	_ = WriteFileAtomic(l.Dir, filepath.Base(base)+".holder", []byte(fmt.Sprintf("%d\n%s\n", l.pid(), doing)), 0o600)
+	_ = WriteFileAtomic(l.Dir, filepath.Base(base)+".holder", []byte(fmt.Sprintf("%d\n%s\n", os.Getpid(), doing)), 0o600)
 	release = func() {
 		_ = os.Remove(base + ".holder")
 		_ = fl.Unlock()
@@ -261,11 +226,4 @@ func readHolder(path string) string {
 		s += ", which is " + lines[1]
 	}
 	return s
-}
-
-func (l *Locks) pid() int {
-	if l.PID != 0 {
-		return l.PID
-	}
-	return os.Getpid()
 }

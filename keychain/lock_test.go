@@ -100,7 +100,7 @@ func TestLockHonoursCancel(t *testing.T) {
 
 func TestLockSerialisesInProcess(t *testing.T) {
 	dir := t.TempDir()
-	l := &Locks{Dir: dir, Poll: time.Millisecond}
+	l := &Locks{Dir: dir}
 	var inside, maxInside int32
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
@@ -148,14 +148,13 @@ func TestLockDirIsPrivate(t *testing.T) {
 }
 
 // TestLockWaiterWakesWithoutPolling: a waiter blocks in the kernel and gets
-// the lock as soon as the holder dies. Poll is set to an hour, which is when
-// a waiter that polled would next look; the timeout of a minute would end
-// that wait first.
+// the lock as soon as the holder dies. There is no poll interval to wait
+// out: the kernel wakes it (the old poller tried every 50 ms).
 func TestLockWaiterWakesWithoutPolling(t *testing.T) {
 	dir := t.TempDir()
 	holder := startHolder(t, dir, "k4")
 	waiting := make(chan struct{})
-	l := &Locks{Dir: dir, Poll: time.Hour, Timeout: time.Minute, Waiting: func(string) { close(waiting) }}
+	l := &Locks{Dir: dir, Timeout: time.Minute, Waiting: func(string) { close(waiting) }}
 	go func() { <-waiting; holder.Process.Kill() }()
 	release, err := l.Acquire(context.Background(), "k4", "x")
 	if err != nil {
